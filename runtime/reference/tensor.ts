@@ -1,0 +1,66 @@
+// The reference interpreter's tensor: a shape and row-major float64 values. Every dtype is
+// held as float64 (i32 and bool as exact integers), which makes the reference the high-precision
+// oracle the f32/f16 kernels are compared against.
+
+export interface Tensor {
+  readonly shape: readonly number[];
+  readonly data: Float64Array;
+}
+
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function tensor(shape: readonly number[], data: ArrayLike<number>): Tensor {
+  if (data.length !== numel(shape)) throw new Error(`${data.length} values for shape [${shape.join(", ")}]`);
+  return { shape: [...shape], data: Float64Array.from(data) };
+}
+
+export function zeros(shape: readonly number[]): Tensor {
+  return { shape: [...shape], data: new Float64Array(numel(shape)) };
+}
+
+/** Row-major strides. */
+export function strides(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+/** Strides that read a tensor of shape `from` as if broadcast to `to` (stride 0 along stretched axes). */
+export function broadcastStrides(from: readonly number[], to: readonly number[]): number[] {
+  const own = strides(from);
+  const lead = to.length - from.length;
+  return to.map((_, i) => (i < lead || from[i - lead] === 1 ? 0 : own[i - lead]!));
+}
+
+/**
+ * Calls `visit(flat, offsets)` for every position of `shape` in row-major order, where offsets[k]
+ * is the position's offset under `operandStrides[k]`.
+ */
+export function forEachIndex(
+  shape: readonly number[],
+  operandStrides: readonly (readonly number[])[],
+  visit: (flat: number, offsets: readonly number[]) => void,
+): void {
+  const total = numel(shape);
+  const rank = shape.length;
+  const idx = new Array<number>(rank).fill(0);
+  const offsets = operandStrides.map(() => 0);
+  for (let flat = 0; flat < total; flat++) {
+    visit(flat, offsets);
+    for (let ax = rank - 1; ax >= 0; ax--) {
+      idx[ax]!++;
+      for (let k = 0; k < offsets.length; k++) offsets[k]! += operandStrides[k]![ax]!;
+      if (idx[ax]! < shape[ax]!) break;
+      for (let k = 0; k < offsets.length; k++) offsets[k]! -= operandStrides[k]![ax]! * shape[ax]!;
+      idx[ax] = 0;
+    }
+  }
+}

@@ -86,7 +86,12 @@ export class GraphBuilder {
           `${op} takes ${n === "variadic" ? "one or more" : n} operands, got ${inputs.length}`,
         );
       }
-      for (const v of inputs) this.node(v.id);
+      for (const v of inputs) {
+        const known = this.node(v.id);
+        if (known.dtype !== v.dtype || known.shape.join() !== v.shape.join()) {
+          throw new GraphError("invalid", `operand %${v.id} does not belong to this graph`);
+        }
+      }
       const t = inferType(op, inputs, attrs);
       const node = {
         id: this.nextId,

@@ -1,0 +1,88 @@
+// The `vlmp` command: a thin shell over the compiler. Exit codes: 0 no errors (warnings allowed unless
+// --deny-warnings), 1 errors, 2 usage errors. No input ever produces a stack trace: an internal error is
+// one line saying so and where to report it.
+
+import { Command, CommanderError, Option } from "commander";
+import packageJson from "../package.json" with { type: "json" };
+import { UsageError } from "./usage-error.ts";
+
+const REPORT_URL = "https://github.com/vlmp-dev/vlmp/issues";
+
+function buildProgram(): Command {
+  const program = new Command("vlmp")
+    .description("Compile and run declarative CLIP adaptation pipelines (.vlmp) on WebGPU")
+    .version(packageJson.version, "-V, --version")
+    .showHelpAfterError("(run vlmp --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command("lint")
+    .description("check specs without running anything: syntax, names, types, shapes, settings, paths, lint rules")
+    .argument("<files...>", ".vlmp files or folders, then key.path=value overrides")
+    .option("--strict", "missing data and weight paths are errors, not warnings")
+    .option("--deny-warnings", "exit 1 when there are warnings")
+    .option("--set-file <file>", "YAML file of overrides", collect, [])
+    .addOption(new Option("--format <format>", "diagnostics format").choices(["text", "json"]).default("text"))
+    .action(async (args: string[], options) => {
+      const { runLint } = await import("./commands/lint.ts");
+      process.exitCode = runLint(args, options);
+    });
+
+  program
+    .command("fmt")
+    .description("rewrite specs in canonical layout (keeps every comment)")
+    .argument("<files...>", ".vlmp files or folders")
+    .option("--check", "only report files that are not formatted; exit 1 if any")
+    .action(async (files: string[], options) => {
+      const { runFmt } = await import("./commands/fmt.ts");
+      process.exitCode = runFmt(files, options);
+    });
+
+  program
+    .command("compile")
+    .description("compile a spec and print the fully resolved Pipeline IR")
+    .argument("<file>", "the .vlmp file")
+    .argument("[overrides...]", "key.path=value overrides")
+    .addOption(new Option("--emit <what>", "what to print").choices(["ir"]).default("ir"))
+    .addOption(new Option("--format <format>", "output format").choices(["json", "yaml"]).default("json"))
+    .option("--hash", "print only the IR's content hash (the run identity)")
+    .option("--pipeline <name>", "which pipeline of the file (default: the first)")
+    .option("--set-file <file>", "YAML file of overrides", collect, [])
+    .option("--strict", "missing data and weight paths are errors")
+    .option("--deny-warnings", "exit 1 when there are warnings")
+    .action(async (file: string, overrides: string[], options) => {
+      const { runCompile } = await import("./commands/compile.ts");
+      process.exitCode = runCompile(file, overrides, options);
+    });
+
+  return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return Number(process.exitCode ?? 0);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`vlmp: ${error.message}\n`);
+      return 2;
+    }
+    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    process.stderr.write(`vlmp: internal error: ${message} (please report it at ${REPORT_URL} with the command you ran)\n`);
+    if (process.env["VLMP_DEBUG"]) process.stderr.write(`${(error as Error).stack}\n`);
+    return 1;
+  }
+}
+
+// Exit explicitly: a Dawn device (used by `run`) can keep the process alive after the work is done.
+process.exit(await main(process.argv.slice(2)));

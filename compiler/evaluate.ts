@@ -1,0 +1,456 @@
+// Evaluates the expressions of a pipeline's settings into compile-time values, checking names, calls,
+// argument types and ranges on the way. Nothing here runs: calls become call values for the runtime.
+
+import type { Argument, CallExpr, Expr, Param, Span } from "../grammar/ast.ts";
+import { type Diagnostic, diagnostic } from "./diagnostics.ts";
+import type { Module } from "./modules.ts";
+import { type Definition, describeDefinition, qualifiedName, type Scopes } from "./scope.ts";
+import { didYouMean } from "./suggest.ts";
+import { broadcastShapes, SCALAR, symbolicDim, tensor, unifyTensorTypes } from "./tensor-types.ts";
+import {
+  ANY,
+  BOOL,
+  enumOptions,
+  INT,
+  isAssignable,
+  NONE,
+  NUMBER,
+  STRING,
+  type Type,
+  typeFromAnnotation,
+  typeToString,
+} from "./types.ts";
+import type { Value } from "./values.ts";
+
+export interface Typed {
+  value: Value;
+  type: Type;
+}
+
+/** What a pipeline expression may refer to besides definitions: settings, blocks, runtime-provided tensors. */
+export interface RefEnv {
+  lookup(path: string[]): { path: string; type: Type } | undefined;
+  names(): string[];
+}
+
+/** A string a spec uses as a path, remembered so that the path check can report it at its span. */
+export interface PathUse {
+  value: string;
+  span: Span;
+  module: Module;
+}
+
+const ERROR: Typed = { value: { kind: "error" }, type: ANY };
+
+export class Evaluator {
+  readonly paths: PathUse[] = [];
+  /** Definitions referenced by the evaluated values: the IR carries their bodies. */
+  readonly usedDefinitions = new Map<string, Definition>();
+
+  constructor(
+    readonly scopes: Scopes,
+    readonly diagnostics: Diagnostic[],
+  ) {}
+
+  evaluate(expr: Expr, module: Module, env: RefEnv, expected: Type = ANY): Typed {
+    const result = this.evaluateUnchecked(expr, module, env, expected);
+    if (result.value.kind !== "error" && !isAssignable(result.type, expected)) {
+      this.report("V3001", expr.span, `expected ${typeToString(expected)}, found ${typeToString(result.type)}`);
+      return ERROR;
+    }
+    if (expected.kind === "path" && result.value.kind === "string") {
+      this.paths.push({ value: result.value.value, span: expr.span, module });
+    }
+    return result;
+  }
+
+  private evaluateUnchecked(expr: Expr, module: Module, env: RefEnv, expected: Type): Typed {
+    switch (expr.kind) {
+      case "Number":
+        if (expected.kind === "int" && !expr.isInteger) {
+          this.report("V3012", expr.span, `expected an integer, found ${expr.text}`, {
+            help: `write ${Math.round(expr.value)} if a whole number is meant`,
+          });
+          return ERROR;
+        }
+        return {
+          value: { kind: "number", value: expr.value, integer: expr.isInteger },
+          type: expr.isInteger ? INT : NUMBER,
+        };
+      case "String":
+        return { value: { kind: "string", value: expr.value }, type: STRING };
+      case "Bool":
+        return { value: { kind: "bool", value: expr.value }, type: BOOL };
+      case "None":
+        return { value: { kind: "none" }, type: NONE };
+      case "List": {
+        const itemType = expected.kind === "list" ? expected.item : ANY;
+        const items = expr.items.map((item) => this.evaluate(item, module, env, itemType));
+        const first = items.find((i) => i.type.kind !== "any");
+        return {
+          value: { kind: "list", items: items.map((i) => i.value) },
+          type: { kind: "list", item: itemType.kind === "any" ? (first?.type ?? ANY) : itemType },
+        };
+      }
+      case "Record": {
+        const fields: Record<string, Value> = {};
+        for (const field of expr.fields) {
+          if (field.key.name in fields) {
+            this.report("V3004", field.key.span, `field '${field.key.name}' is given twice`);
+            continue;
+          }
+          fields[field.key.name] = this.evaluate(field.value, module, env).value;
+        }
+        return { value: { kind: "record", fields }, type: { kind: "record" } };
+      }
+      case "Name":
+      case "Member":
+        return this.evaluatePath(expr, module, env, expected);
+      case "Call":
+        return this.evaluateCall(expr, module, env, expected);
+      case "Unary": {
+        const operand = this.evaluate(expr.operand, module, env, expr.op === "not" ? BOOL : ANY);
+        if (operand.value.kind === "error") return ERROR;
+        if (expr.op === "not" && operand.value.kind === "bool") {
+          return { value: { kind: "bool", value: !operand.value.value }, type: BOOL };
+        }
+        if (expr.op === "-" && operand.value.kind === "number") {
+          return { value: { ...operand.value, value: -operand.value.value }, type: operand.type };
+        }
+        return { value: { kind: "op", op: expr.op, operands: [operand.value] }, type: operand.type };
+      }
+      case "Binary":
+        return this.evaluateBinary(expr.op, expr.left, expr.right, expr.span, module, env);
+      case "Range": {
+        const start = this.evaluate(expr.start, module, env, INT).value;
+        const end = this.evaluate(expr.end, module, env, INT).value;
+        if (start.kind !== "number" || end.kind !== "number") return ERROR;
+        return { value: { kind: "range", start: start.value, end: end.value }, type: { kind: "category", name: "range" } };
+      }
+      case "Index":
+        this.report("V3013", expr.span, "indexing and ranges are tensor expressions; they belong in a fn or loss", {
+          help: "define a fn in the spec (or stdlib) and call it here",
+        });
+        return ERROR;
+      case "ErrorExpr":
+        return ERROR;
+    }
+  }
+
+  private evaluateBinary(op: string, leftExpr: Expr, rightExpr: Expr, span: Span, module: Module, env: RefEnv): Typed {
+    const left = this.evaluate(leftExpr, module, env);
+    const right = this.evaluate(rightExpr, module, env);
+    if (left.value.kind === "error" || right.value.kind === "error") return ERROR;
+    if (left.value.kind === "number" && right.value.kind === "number") {
+      const folded = foldNumbers(op, left.value.value, right.value.value);
+      if (folded !== undefined) {
+        if (typeof folded === "boolean") return { value: { kind: "bool", value: folded }, type: BOOL };
+        const integer = left.value.integer && right.value.integer && Number.isInteger(folded) && op !== "/";
+        return { value: { kind: "number", value: folded, integer }, type: integer ? INT : NUMBER };
+      }
+    }
+    if (left.value.kind === "string" && right.value.kind === "string" && op === "+") {
+      return { value: { kind: "string", value: left.value.value + right.value.value }, type: STRING };
+    }
+    const numeric = (t: Type) => t.kind === "number" || t.kind === "int" || t.kind === "tensor" || t.kind === "any";
+    if (!numeric(left.type) || !numeric(right.type)) {
+      this.report("V3001", span, `'${op}' cannot combine ${typeToString(left.type)} and ${typeToString(right.type)}`);
+      return ERROR;
+    }
+    const dims = (t: Type) => (t.kind === "tensor" ? t.dims : []);
+    const joined = broadcastShapes(dims(left.type), dims(right.type));
+    if (typeof joined === "string") {
+      this.report("V4002", span, joined);
+      return ERROR;
+    }
+    const type: Type = left.type.kind === "tensor" || right.type.kind === "tensor" ? tensor(joined) : NUMBER;
+    return { value: { kind: "op", op, operands: [left.value, right.value] }, type };
+  }
+
+  /** A bare name or a dotted path: an enum symbol, a setting or provided value, or a definition. */
+  private evaluatePath(expr: Expr, module: Module, env: RefEnv, expected: Type): Typed {
+    const path = dottedPath(expr);
+    if (!path) {
+      this.report("V3013", expr.span, "only names and dotted paths can be referred to here");
+      return ERROR;
+    }
+    const [head, ...rest] = path;
+    const options = enumOptions(expected);
+    if (rest.length === 0 && options.includes(head!)) {
+      return { value: { kind: "symbol", name: head! }, type: { kind: "enum", options: [head!] } };
+    }
+    const ref = env.lookup(path);
+    if (ref) return { value: { kind: "ref", path: ref.path }, type: ref.type };
+    if (expected.kind === "category" && (expected.name === "site" || expected.name === "sites")) {
+      return { value: { kind: "ref", path: path.join(".") }, type: expected };
+    }
+    const def = this.resolveDefinition(expr, path, module);
+    if (!def) {
+      if (options.length > 0 && rest.length === 0) {
+        this.report("V3009", expr.span, `'${head}' is not one of ${options.map((o) => `'${o}'`).join(", ")}`, {
+          ...(didYouMean(head!, options) ? { help: didYouMean(head!, options)! } : {}),
+        });
+      }
+      return ERROR;
+    }
+    this.usedDefinitions.set(qualifiedName(def), def);
+    return { value: { kind: "definition", name: qualifiedName(def) }, type: definitionType(def) };
+  }
+
+  /** Resolves `name` or `module.name`; reports unknown names with a suggestion. */
+  resolveDefinition(expr: Expr, path: string[], module: Module, quiet = false): Definition | undefined {
+    const [head, ...rest] = path;
+    let def = this.scopes.lookup(module, head!);
+    if (!def) {
+      if (!quiet) {
+        const help = didYouMean(head!, [...this.scopes.visibleNames(module)]);
+        this.report("V2001", spanOfHead(expr), `unknown name '${head}'`, {
+          ...(help ? { help } : { help: "is a `use` missing? stdlib names need `use module.name`" }),
+        });
+      }
+      return undefined;
+    }
+    for (const member of rest) {
+      if (def.kind !== "module") {
+        this.report("V2006", expr.span, `${describeDefinition(def)} '${def.name}' has no member '${member}'`);
+        return undefined;
+      }
+      const next: Definition | undefined = this.scopes.member(def, member);
+      if (!next) {
+        const own = this.scopes.scopeOf(def.module).own;
+        const help = didYouMean(member, own.keys());
+        this.report("V2006", expr.kind === "Member" ? expr.property.span : expr.span, `module '${def.module.name}' has no definition '${member}'`, {
+          ...(help ? { help } : { notes: [`it defines: ${[...own.keys()].sort().join(", ")}`] }),
+        });
+        return undefined;
+      }
+      def = next;
+    }
+    return def;
+  }
+
+  private evaluateCall(expr: CallExpr, module: Module, env: RefEnv, expected: Type): Typed {
+    const path = dottedPath(expr.callee);
+    if (!path) {
+      this.report("V3007", expr.callee.span, "only named definitions can be called here");
+      return ERROR;
+    }
+    const def = this.resolveDefinition(expr.callee, path, module);
+    if (!def) {
+      for (const arg of expr.args) this.evaluate(arg.value, module, env);
+      return ERROR;
+    }
+    if (def.kind === "module" || def.kind === "block" || def.kind === "pipeline") {
+      this.report("V3007", expr.callee.span, `${describeDefinition(def)} '${def.name}' cannot be called`);
+      return ERROR;
+    }
+    this.usedDefinitions.set(qualifiedName(def), def);
+    const params = def.decl.params;
+    const args = this.bindArguments(expr, params, def, module, env);
+    if (!args) return ERROR;
+    const value: Value = { kind: "call", callee: qualifiedName(def), definition: def.kind, args: args.values };
+    if (def.kind === "function") {
+      const type = this.functionResultType(def, args.types, expr.span);
+      return { value, type };
+    }
+    const type = def.kind === "extern" ? externResultType(def) : definitionType(def);
+    return { value, type };
+  }
+
+  /** Matches a call's arguments to the callee's parameters; fills defaults; checks types and ranges. */
+  private bindArguments(
+    call: CallExpr,
+    params: Param[],
+    def: Definition,
+    module: Module,
+    env: RefEnv,
+  ): { values: Record<string, Value>; types: Record<string, Type> } | undefined {
+    const values: Record<string, Value> = {};
+    const types: Record<string, Type> = {};
+    const given = new Map<string, Argument>();
+    let sawNamed = false;
+    let positional = 0;
+    let ok = true;
+    for (const arg of call.args) {
+      if (arg.name) {
+        sawNamed = true;
+        const param = params.find((p) => p.name.name === arg.name!.name);
+        if (!param) {
+          const help = didYouMean(arg.name.name, params.map((p) => p.name.name));
+          this.report("V3002", arg.name.span, `${describeDefinition(def)} '${def.name}' has no setting '${arg.name.name}'`, {
+            ...(help ? { help } : { notes: [`its settings: ${params.map((p) => p.name.name).join(", ") || "none"}`] }),
+          });
+          ok = false;
+          continue;
+        }
+        if (given.has(param.name.name)) {
+          this.report("V3004", arg.name.span, `'${param.name.name}' is given twice`);
+          ok = false;
+          continue;
+        }
+        given.set(param.name.name, arg);
+      } else {
+        // The parser already reported a positional argument after a named one (V1008).
+        if (sawNamed) {
+          ok = false;
+          continue;
+        }
+        const param = params[positional++];
+        if (!param) {
+          this.report("V3008", arg.span, `${describeDefinition(def)} '${def.name}' takes ${params.length} argument${params.length === 1 ? "" : "s"}`, {
+            notes: [`its settings: ${params.map((p) => p.name.name).join(", ") || "none"}`],
+          });
+          ok = false;
+          continue;
+        }
+        given.set(param.name.name, arg);
+      }
+    }
+    for (const param of params) {
+      const declared = this.paramType(param);
+      const arg = given.get(param.name.name);
+      if (arg) {
+        const result = this.evaluate(arg.value, module, env, declared);
+        values[param.name.name] = result.value;
+        types[param.name.name] = result.type;
+        if (result.value.kind === "error") ok = false;
+        else this.checkRange(param, result.value, arg.value.span, def.module);
+        continue;
+      }
+      if (param.default) {
+        const result = this.evaluate(param.default, def.module, NO_REFS, declared);
+        values[param.name.name] = result.value;
+        types[param.name.name] = result.type;
+        continue;
+      }
+      this.report("V3003", call.callee.span, `${describeDefinition(def)} '${def.name}' needs '${param.name.name}'`, {
+        related: [{ span: param.span, message: `'${param.name.name}' is declared here without a default` }],
+        help: `add ${param.name.name}: ${param.type ? typeHint(this.paramType(param)) : "…"}`,
+      });
+      ok = false;
+    }
+    return ok ? { values, types } : undefined;
+  }
+
+  /** A parameter's declared type; a `none` default makes it optional (`source = none`). */
+  paramType(param: Param): Type {
+    const declared = param.type ? typeFromAnnotation(param.type, symbolicDim) : ANY;
+    return param.default?.kind === "None" ? { kind: "union", options: [declared, NONE] } : declared;
+  }
+
+  /** Warns when a number lies outside the parameter's declared sane range. */
+  checkRange(param: Param, value: Value, span: Span, declaringModule: Module): void {
+    if (!param.range || value.kind !== "number") return;
+    const low = this.evaluate(param.range.low, declaringModule, NO_REFS, NUMBER).value;
+    const high = this.evaluate(param.range.high, declaringModule, NO_REFS, NUMBER).value;
+    if (low.kind !== "number" || high.kind !== "number") return;
+    if (value.value < low.value || value.value > high.value) {
+      this.report("V7005", span, `${param.name.name} = ${value.value} is outside the usual range [${low.value}, ${high.value}]`, {
+        notes: ["values this far out are usually a typo (a missing minus sign in an exponent, a wrong unit)"],
+        help: "if it is intended, keep it; the warning does not stop a run unless --deny-warnings",
+      });
+    }
+  }
+
+  /** The type of a tensor function applied to arguments: shapes unify with the parameters'. */
+  private functionResultType(def: Definition & { kind: "function" }, argTypes: Record<string, Type>, span: Span): Type {
+    const bindings = new Map();
+    for (const param of def.decl.params) {
+      const declared = this.paramType(param);
+      const actual = argTypes[param.name.name];
+      if (declared.kind === "tensor" && actual?.kind === "tensor") {
+        const problem = unifyTensorTypes(declared, actual, bindings);
+        if (problem) this.report("V4001", span, `argument '${param.name.name}' of '${def.name}': ${problem}`);
+      }
+    }
+    if (def.decl.keyword === "loss") return SCALAR;
+    return def.decl.returns ? typeFromAnnotation(def.decl.returns, symbolicDim) : ANY;
+  }
+
+  private report(code: Parameters<typeof diagnostic>[0], span: Span, message: string, options = {}): void {
+    this.diagnostics.push(diagnostic(code, span, message, options));
+  }
+}
+
+const NO_REFS: RefEnv = { lookup: () => undefined, names: () => [] };
+
+function foldNumbers(op: string, a: number, b: number): number | boolean | undefined {
+  switch (op) {
+    case "+":
+      return a + b;
+    case "-":
+      return a - b;
+    case "*":
+      return a * b;
+    case "/":
+      return a / b;
+    case "%":
+      return a % b;
+    case "**":
+      return a ** b;
+    case "==":
+      return a === b;
+    case "!=":
+      return a !== b;
+    case "<":
+      return a < b;
+    case "<=":
+      return a <= b;
+    case ">":
+      return a > b;
+    case ">=":
+      return a >= b;
+    default:
+      return undefined;
+  }
+}
+
+/** `a.b.c` as ["a", "b", "c"], or undefined for anything else. */
+export function dottedPath(expr: Expr): string[] | undefined {
+  if (expr.kind === "Name") return [expr.name];
+  if (expr.kind === "Member") {
+    const base = dottedPath(expr.object);
+    return base ? [...base, expr.property.name] : undefined;
+  }
+  return undefined;
+}
+
+function spanOfHead(expr: Expr): Span {
+  return expr.kind === "Member" ? spanOfHead(expr.object) : expr.span;
+}
+
+function definitionType(def: Definition): Type {
+  switch (def.kind) {
+    case "model":
+      return { kind: "category", name: "model" };
+    case "adapter":
+      return { kind: "category", name: "adapter" };
+    case "function":
+      return { kind: "category", name: def.decl.keyword === "loss" ? "loss" : "fn" };
+    default:
+      return { kind: "category", name: def.kind };
+  }
+}
+
+function externResultType(def: Definition & { kind: "extern" }): Type {
+  if (def.decl.returns) return typeFromAnnotation(def.decl.returns, symbolicDim);
+  return { kind: "category", name: def.decl.category.name };
+}
+
+function typeHint(type: Type): string {
+  switch (type.kind) {
+    case "int":
+      return "1";
+    case "number":
+      return "0.1";
+    case "string":
+    case "path":
+      return '"..."';
+    case "bool":
+      return "true";
+    case "enum":
+      return type.options[0] ?? "…";
+    default:
+      return typeToString(type);
+  }
+}

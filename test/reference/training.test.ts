@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { gradients } from "../../compiler/graph/autodiff.ts";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import { crossEntropy, gelu, layerNorm } from "../../compiler/graph/composites.ts";
-import type { Node, Value, ValueId } from "../../compiler/graph/graph.ts";
+import type { Value, ValueId } from "../../compiler/graph/graph.ts";
 import { linear, multiHeadAttention } from "../../compiler/graph/layers.ts";
 import { verifyGraph } from "../../compiler/graph/verify.ts";
 import { evaluate } from "../../runtime/reference/interpreter.ts";

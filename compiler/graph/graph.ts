@@ -98,7 +98,10 @@ export function consumers(graph: Graph): Map<ValueId, ValueId[]> {
  * Keeps the composite records a pass left intact: the output still exists and still carries the
  * record's tag, and every operand and saved value still exists. Tags of dropped records are removed.
  */
-export function retainComposites(nodes: readonly AnyNode[], composites: readonly CompositeRecord[]): Graph {
+export function retainComposites(
+  nodes: readonly AnyNode[],
+  composites: readonly CompositeRecord[],
+): Pick<Graph, "nodes" | "composites"> {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const kept = composites.filter((c) => {
     const out = byId.get(c.output);
@@ -114,5 +117,5 @@ export function retainComposites(nodes: readonly AnyNode[], composites: readonly
     const { composite: _dropped, ...rest } = n;
     return rest as AnyNode;
   });
-  return { nodes: cleaned, outputs: [], composites: kept };
+  return { nodes: cleaned, composites: kept };
 }

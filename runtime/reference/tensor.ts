@@ -18,10 +18,6 @@ export function tensor(shape: readonly number[], data: ArrayLike<number>): Tenso
   return { shape: [...shape], data: Float64Array.from(data) };
 }
 
-export function zeros(shape: readonly number[]): Tensor {
-  return { shape: [...shape], data: new Float64Array(numel(shape)) };
-}
-
 /** Row-major strides. */
 export function strides(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length);

@@ -29,7 +29,7 @@ export function checkDefinitions(module: Module, scopes: Scopes, diagnostics: Di
 }
 
 function checkFunction(decl: FunctionDecl, checker: FunctionChecker, diagnostics: Diagnostic[]): void {
-  const returned = checker.checkBody(decl.params, decl.body);
+  const returned = checker.checkBody(decl.params, decl.body, new Map(), { reportUnusedParams: true });
   if (!returned) {
     diagnostics.push(
       diagnostic("V4008", decl.name.span, `${decl.keyword} '${decl.name.name}' never returns a value`, {

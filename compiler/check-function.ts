@@ -38,6 +38,8 @@ interface Binding {
   used: boolean;
   /** Bound by `let` (lint reports unused lets) rather than a parameter or declaration. */
   isLet: boolean;
+  /** A parameter of a fn or loss (lint reports unused parameters). */
+  isParam?: boolean;
   /** Integer constant value when known (loop bounds, `let k = 4`), so shapes can use it. */
   constant?: number;
 }
@@ -64,7 +66,12 @@ export class FunctionChecker {
    * Checks a body with the given parameters (and any extra names the context provides, such as a model's
    * params and submodules). Returns the type of the first `return`, or undefined when there is none.
    */
-  checkBody(params: Param[], body: Stmt[], extra: Map<string, Type> = new Map()): Type | undefined {
+  checkBody(
+    params: Param[],
+    body: Stmt[],
+    extra: Map<string, Type> = new Map(),
+    options: { reportUnusedParams?: boolean } = {},
+  ): Type | undefined {
     const outer = new Map<string, Binding>();
     const anchor = body[0]?.span ?? params[0]?.span;
     if (anchor) for (const [name, type] of extra) outer.set(name, { type, span: anchor, used: true, isLet: false });
@@ -74,7 +81,8 @@ export class FunctionChecker {
     for (const param of params) {
       const type = param.type ? typeFromAnnotation(param.type, symbolicDim) : ANY;
       paramTypes.push(type);
-      frame.set(param.name.name, { type, span: param.name.span, used: true, isLet: false });
+      const tracked = options.reportUnusedParams === true;
+      frame.set(param.name.name, { type, span: param.name.span, used: !tracked, isLet: false, isParam: tracked });
     }
     // Shape symbols of the parameters (`N`, `C` in `logits: [N, C]`) are integers the body may use.
     for (const type of paramTypes) {
@@ -96,9 +104,14 @@ export class FunctionChecker {
   private popFrame(): void {
     const frame = this.frames.pop()!;
     for (const [name, binding] of frame) {
-      if (binding.isLet && !binding.used && !name.startsWith("_")) {
+      if (binding.used || name.startsWith("_")) continue;
+      if (binding.isLet) {
         this.report("V7002", binding.span, `'${name}' is never used`, {
           help: `remove the let, or name it _${name} to keep it on purpose`,
+        });
+      } else if (binding.isParam) {
+        this.report("V7008", binding.span, `parameter '${name}' is never used`, {
+          help: `remove it, or name it _${name} if the signature must keep it`,
         });
       }
     }
@@ -169,7 +182,7 @@ export class FunctionChecker {
   private conform(declared: Type, actual: Type, span: Span): Type | undefined {
     if (declared.kind === "tensor" && actual.kind === "tensor") {
       const problem = unifyTensorTypes(declared, actual, new Map());
-      if (problem) this.report("V4001", span, problem);
+      if (problem) this.report(problem.code, span, problem.message);
       return declared;
     }
     return undefined;
@@ -333,7 +346,7 @@ export class FunctionChecker {
       const declared = typeFromAnnotation(param.type, symbolicDim);
       if (declared.kind === "tensor" && arg.type.kind === "tensor") {
         const problem = unifyTensorTypes(declared, arg.type, bindings);
-        if (problem) this.report("V4001", arg.arg.span, `argument '${param.name.name}' of '${def.name}': ${problem}`);
+        if (problem) this.report(problem.code, arg.arg.span, `argument '${param.name.name}' of '${def.name}': ${problem.message}`);
       }
     });
     if (def.decl.keyword === "loss") return SCALAR;

@@ -8,6 +8,7 @@ import { Evaluator, type RefEnv } from "./evaluate.ts";
 import type { Module } from "./modules.ts";
 import type { Override } from "./overrides.ts";
 import type { Definition, Scopes } from "./scope.ts";
+import { resolveSite } from "./sites.ts";
 import { didYouMean } from "./suggest.ts";
 import { symbolicDim } from "./tensor-types.ts";
 import { ANY, type Type, typeFromAnnotation } from "./types.ts";
@@ -268,6 +269,7 @@ class BlockChecker {
     items: SourcedItem[],
     schema: Schema,
     outer: ResolvedBlock[],
+    parent?: ResolvedBlock,
   ): ResolvedBlock {
     const block: ResolvedBlock = {
       name,
@@ -277,6 +279,9 @@ class BlockChecker {
       adapters: [],
       blocks: [],
     };
+    // Registered before its items are checked, so that its own earlier settings can be referred to by
+    // their full path (`data.train` inside `data`).
+    parent?.blocks.push(block);
     if (schema.decl.labelled && !label) {
       this.report("V3003", span, `block '${name}' needs a label, e.g. \`${name} test { … }\``);
     } else if (!schema.decl.labelled && label) {
@@ -310,7 +315,7 @@ class BlockChecker {
       }
       const declared = this.evaluator.paramType(param);
       const result = this.evaluator.evaluate(param.default, schema.module, env, declared);
-      block.settings.set(param.name.name, { value: result.value, type: result.type, param });
+      block.settings.set(param.name.name, { value: result.value, type: result.type.kind === "enum" ? declared : result.type, param });
     }
     return block;
   }
@@ -351,7 +356,9 @@ class BlockChecker {
     const declared = this.evaluator.paramType(param);
     const result = this.evaluator.evaluate(item.value, module, env, declared);
     if (result.value.kind !== "error") this.evaluator.checkRange(param, result.value, item.value.span, schema.module);
-    block.settings.set(name, { value: result.value, type: result.type, span: item.value.span, module, param });
+    // An enum setting keeps its declared type, so that comparisons read the other side as one of its options.
+    const type = result.type.kind === "enum" ? declared : result.type;
+    block.settings.set(name, { value: result.value, type, span: item.value.span, module, param });
   }
 
   private checkNestedBlock(item: Block, children: SourcedItem[], parentSchema: Schema, outer: ResolvedBlock[], parent: ResolvedBlock): void {
@@ -378,7 +385,7 @@ class BlockChecker {
       });
       return;
     }
-    parent.blocks.push(this.check(name, item.label, item.name.span, children, schema, outer));
+    this.check(name, item.label, item.name.span, children, schema, outer, parent);
   }
 
   private checkAdapt(item: AdaptStmt, module: Module, schema: Schema, env: RefEnv, block: ResolvedBlock): void {
@@ -434,7 +441,13 @@ class BlockChecker {
       }
       return undefined;
     };
+    const resolveSiteInBackbone = (path: string[]) => {
+      const backbone = stack[0]?.settings.get("backbone")?.value;
+      const def = backbone?.kind === "call" ? this.evaluator.usedDefinitions.get(backbone.callee) : undefined;
+      return def?.kind === "model" ? resolveSite(def, path, this.scopes) : undefined;
+    };
     return {
+      resolveSite: resolveSiteInBackbone,
       lookup: (path) => {
         const providedType = enclosingProvided().get(path.join("."));
         if (providedType) return { path: path.join("."), type: providedType };
@@ -453,12 +466,32 @@ function resolveIn(block: ResolvedBlock, path: string[]): { path: string; type: 
   const [head, ...rest] = path;
   const setting = block.settings.get(head!);
   if (setting && rest.length === 0) return { path: head!, type: setting.type };
+  // Per-sample constants are visible by their bare names after the constants block that computes them.
+  if (rest.length === 0) {
+    for (const constants of block.blocks.filter((b) => b.name === "constants")) {
+      const constant = constants.settings.get(head!);
+      if (constant && !constant.param) return { path: `constants.${head}`, type: perBatch(constant.type) };
+    }
+  }
   const child = block.blocks.find((b) => b.name === head || b.label === head);
+  // A block named by itself (`using = erm`): its type is `<block>_ref`.
+  if (child && rest.length === 0) {
+    return { path: child.label ? `${child.name}.${child.label}` : child.name, type: { kind: "category", name: `${child.name}_ref` } };
+  }
   if (child && rest.length > 0) {
     const inner = resolveIn(child, rest);
     if (inner) return { path: `${child.label ? `${child.name}.${child.label}` : child.name}.${inner.path}`, type: inner.type };
   }
   return undefined;
+}
+
+/**
+ * A per-sample constant is computed over a whole source ([S, …]); a block that runs in batches on that
+ * source sees the current batch's rows ([N, …]).
+ */
+function perBatch(type: Type): Type {
+  if (type.kind !== "tensor" || type.dims[0]?.kind !== "symbol" || type.dims[0].name !== "S") return type;
+  return { ...type, dims: [{ kind: "symbol", name: "N" }, ...type.dims.slice(1)] };
 }
 
 function describe(name: string, label: Identifier | undefined): string {

@@ -12,7 +12,7 @@ import { lintPipeline, lintModule } from "./lint-rules.ts";
 import { loadProgram } from "./modules.ts";
 import type { Override } from "./overrides.ts";
 import { checkPaths } from "./paths.ts";
-import { Scopes } from "./scope.ts";
+import { PRELUDE_MODULES, Scopes } from "./scope.ts";
 import { didYouMean } from "./suggest.ts";
 
 export type CompileMode = "lint" | "compile" | "run";
@@ -39,7 +39,7 @@ export interface CompileResult {
 }
 
 export function compileFile(path: string, options: CompileOptions): CompileResult {
-  const program = loadProgram(path, options.text);
+  const program = loadProgram(path, options.text, PRELUDE_MODULES);
   const diagnostics = [...program.diagnostics];
   const sources = new Map(program.sources);
   for (const [file, text] of options.overrideSources ?? []) sources.set(file, text);

@@ -23,7 +23,6 @@ export const CODES = {
   V1008: { severity: "error", title: "positional argument after a named one" },
   V1009: { severity: "error", title: "submodule value is not a call" },
   V1010: { severity: "error", title: "nesting too deep" },
-  V1099: { severity: "error", title: "syntax error" },
 
   V2001: { severity: "error", title: "unknown name" },
   V2002: { severity: "error", title: "unknown module" },
@@ -61,7 +60,6 @@ export const CODES = {
   V4009: { severity: "error", title: "tensor expected" },
 
   V5001: { severity: "warning", title: "path does not exist" },
-  V5002: { severity: "error", title: "path escapes the project" },
 
   V6001: { severity: "error", title: "malformed override" },
   V6002: { severity: "error", title: "override names an unknown setting" },

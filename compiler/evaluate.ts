@@ -2,9 +2,11 @@
 // argument types and ranges on the way. Nothing here runs: calls become call values for the runtime.
 
 import type { Argument, CallExpr, Expr, Param, Span } from "../grammar/ast.ts";
+import { BUILTINS, type BuiltinArgs, type Constant } from "./builtins.ts";
 import { type Diagnostic, diagnostic } from "./diagnostics.ts";
 import type { Module } from "./modules.ts";
 import { type Definition, describeDefinition, qualifiedName, type Scopes } from "./scope.ts";
+import type { SiteResolution } from "./sites.ts";
 import { didYouMean } from "./suggest.ts";
 import { broadcastShapes, SCALAR, symbolicDim, tensor, unifyTensorTypes } from "./tensor-types.ts";
 import {
@@ -31,6 +33,8 @@ export interface Typed {
 export interface RefEnv {
   lookup(path: string[]): { path: string; type: Type } | undefined;
   names(): string[];
+  /** Checks a site path against the pipeline's backbone, when one is known. */
+  resolveSite?(path: string[]): SiteResolution | undefined;
 }
 
 /** A string a spec uses as a path, remembered so that the path check can report it at its span. */
@@ -55,7 +59,12 @@ export class Evaluator {
   evaluate(expr: Expr, module: Module, env: RefEnv, expected: Type = ANY): Typed {
     const result = this.evaluateUnchecked(expr, module, env, expected);
     if (result.value.kind !== "error" && !isAssignable(result.type, expected)) {
-      this.report("V3001", expr.span, `expected ${typeToString(expected)}, found ${typeToString(result.type)}`);
+      if ((result.value.kind === "call" || result.value.kind === "definition") && expected.kind === "category") {
+        const name = result.value.kind === "call" ? result.value.callee : result.value.name;
+        this.report("V3011", expr.span, `expected a ${expected.name}, but '${name}' is a ${typeToString(result.type)}`);
+      } else {
+        this.report("V3001", expr.span, `expected ${typeToString(expected)}, found ${typeToString(result.type)}`);
+      }
       return ERROR;
     }
     if (expected.kind === "path" && result.value.kind === "string") {
@@ -139,8 +148,17 @@ export class Evaluator {
 
   private evaluateBinary(op: string, leftExpr: Expr, rightExpr: Expr, span: Span, module: Module, env: RefEnv): Typed {
     const left = this.evaluate(leftExpr, module, env);
-    const right = this.evaluate(rightExpr, module, env);
+    // `ueo.evalSplit == test`: the right side is read as a member of the left side's enumeration.
+    const comparesEnum = (op === "==" || op === "!=") && enumOptions(left.type).length > 0;
+    const right = this.evaluate(rightExpr, module, env, comparesEnum ? left.type : ANY);
     if (left.value.kind === "error" || right.value.kind === "error") return ERROR;
+    if (comparesEnum) {
+      if (left.value.kind === "symbol" && right.value.kind === "symbol") {
+        const equal = left.value.name === right.value.name;
+        return { value: { kind: "bool", value: op === "==" ? equal : !equal }, type: BOOL };
+      }
+      return { value: { kind: "op", op, operands: [left.value, right.value] }, type: BOOL };
+    }
     if (left.value.kind === "number" && right.value.kind === "number") {
       const folded = foldNumbers(op, left.value.value, right.value.value);
       if (folded !== undefined) {
@@ -181,8 +199,17 @@ export class Evaluator {
     }
     const ref = env.lookup(path);
     if (ref) return { value: { kind: "ref", path: ref.path }, type: ref.type };
-    if (expected.kind === "category" && (expected.name === "site" || expected.name === "sites")) {
-      return { value: { kind: "ref", path: path.join(".") }, type: expected };
+    if (isSiteType(expected)) {
+      const site = env.resolveSite?.(path);
+      if (site && !site.ok) {
+        const bad = path[site.failedAt] ?? path[path.length - 1]!;
+        const help = didYouMean(bad, site.candidates);
+        this.report("V2011", expr.span, `the backbone has no site '${path.slice(0, site.failedAt + 1).join(".")}'`, {
+          ...(help ? { help } : site.candidates.length > 0 ? { notes: [`sites here: ${site.candidates.join(", ")}`] } : {}),
+        });
+        return ERROR;
+      }
+      return { value: { kind: "ref", path: path.join(".") }, type: { kind: "category", name: "sites" } };
     }
     const def = this.resolveDefinition(expr, path, module);
     if (!def) {
@@ -235,6 +262,9 @@ export class Evaluator {
       this.report("V3007", expr.callee.span, "only named definitions can be called here");
       return ERROR;
     }
+    if (path.length === 1 && path[0]! in BUILTINS && !this.scopes.lookup(module, path[0]!)) {
+      return this.evaluateBuiltin(path[0]!, expr, module, env);
+    }
     const def = this.resolveDefinition(expr.callee, path, module);
     if (!def) {
       for (const arg of expr.args) this.evaluate(arg.value, module, env);
@@ -255,6 +285,51 @@ export class Evaluator {
     }
     const type = def.kind === "extern" ? externResultType(def) : definitionType(def);
     return { value, type };
+  }
+
+  /** A built-in tensor function over provided values (`argmax(logits, axis: 1) == labels`). */
+  private evaluateBuiltin(name: string, call: CallExpr, module: Module, env: RefEnv): Typed {
+    const builtin = BUILTINS[name]!;
+    const args: Value[] = [];
+    const named: Record<string, Value> = {};
+    const shapeArgs: BuiltinArgs = { positional: [], positionalDims: [], named: new Map() };
+    let ok = true;
+    for (const arg of call.args) {
+      const result = this.evaluate(arg.value, module, env);
+      if (result.value.kind === "error") ok = false;
+      if (arg.name) {
+        if (!builtin.settings.includes(arg.name.name)) {
+          const help = didYouMean(arg.name.name, builtin.settings);
+          this.report("V3002", arg.name.span, `'${name}' has no setting '${arg.name.name}'`, help ? { help } : {});
+          ok = false;
+          continue;
+        }
+        named[arg.name.name] = result.value;
+        shapeArgs.named.set(arg.name.name, { type: result.type, constant: constantOfValue(result.value) });
+      } else {
+        args.push(result.value);
+        shapeArgs.positional.push(result.type);
+        shapeArgs.positionalDims.push(
+          result.value.kind === "number" ? { kind: "size", value: result.value.value } : { kind: "derived", text: "?" },
+        );
+      }
+    }
+    if (!ok) return ERROR;
+    const [min, max] = builtin.arity;
+    if (args.length < min || args.length > max) {
+      this.report("V3008", call.span, `'${name}' takes ${min === max ? min : `${min} to ${max}`} tensor arguments, found ${args.length}`);
+      return ERROR;
+    }
+    let type: Type = ANY;
+    if (!shapeArgs.positional.some((t) => t.kind === "any")) {
+      const result = builtin.rule(shapeArgs);
+      if (typeof result === "string") {
+        this.report(result.includes("axis") ? "V4003" : "V4001", call.span, `${name}: ${result}`);
+        return ERROR;
+      }
+      type = result;
+    }
+    return { value: { kind: "apply", fn: name, args, named }, type };
   }
 
   /** Matches a call's arguments to the callee's parameters; fills defaults; checks types and ranges. */
@@ -360,7 +435,7 @@ export class Evaluator {
       const actual = argTypes[param.name.name];
       if (declared.kind === "tensor" && actual?.kind === "tensor") {
         const problem = unifyTensorTypes(declared, actual, bindings);
-        if (problem) this.report("V4001", span, `argument '${param.name.name}' of '${def.name}': ${problem}`);
+        if (problem) this.report(problem.code, span, `argument '${param.name.name}' of '${def.name}': ${problem.message}`);
       }
     }
     if (def.decl.keyword === "loss") return SCALAR;
@@ -370,6 +445,19 @@ export class Evaluator {
   private report(code: Parameters<typeof diagnostic>[0], span: Span, message: string, options = {}): void {
     this.diagnostics.push(diagnostic(code, span, message, options));
   }
+}
+
+function constantOfValue(value: Value): Constant {
+  if (value.kind === "number" || value.kind === "bool" || value.kind === "string") return value.value;
+  if (value.kind === "list" && value.items.every((i) => i.kind === "number")) {
+    return value.items.map((i) => (i as { value: number }).value);
+  }
+  return undefined;
+}
+
+function isSiteType(type: Type): boolean {
+  if (type.kind === "union") return type.options.some(isSiteType);
+  return type.kind === "category" && (type.name === "site" || type.name === "sites");
 }
 
 const NO_REFS: RefEnv = { lookup: () => undefined, names: () => [] };

@@ -20,7 +20,7 @@ export class IrValidationError extends Error {
     readonly source: string,
     readonly problems: string[],
   ) {
-    super(`${source} is not valid vlmp IR:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    super(`${source} is not valid vlmp IR: ${problems.join("; ")}`);
   }
 }
 

@@ -146,7 +146,7 @@ function definitionToIr(def: Definition, types: TypeTable): IrDefinition | undef
             items.push({ item: "unfreeze", target: exprToIr(item.target, types) });
             break;
           case "Let":
-            items.push(stmtToIr(item, types));
+            items.push({ item: "let", name: item.name.name, value: exprToIr(item.value, types) });
             break;
         }
       }

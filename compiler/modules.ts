@@ -51,7 +51,7 @@ export function stdlibModuleNames(): string[] {
 }
 
 /** Loads `entryPath` (a file the user named) and all its imports. */
-export function loadProgram(entryPath: string, entryText?: string): Program {
+export function loadProgram(entryPath: string, entryText?: string, preludeModules: readonly string[] = []): Program {
   const modules = new Map<string, Module>();
   const diagnostics: Diagnostic[] = [];
   const sources = new Map<string, string>();
@@ -124,6 +124,12 @@ export function loadProgram(entryPath: string, entryText?: string): Program {
   const isStdlibEntry = path.dirname(absoluteEntry) === path.resolve(STDLIB_DIR);
   const entry = parseFile(absoluteEntry, text, isStdlibEntry, path.basename(absoluteEntry, ".vlmp"));
   visit(entry);
+  // The prelude (block schemas, common host functions) is visible to every spec without a `use`.
+  for (const name of preludeModules) {
+    const absolute = path.join(STDLIB_DIR, `${name}.vlmp`);
+    if (modules.has(absolute) || !existsSync(absolute)) continue;
+    visit(parseFile(absolute, readFileSync(absolute, "utf8"), true, name));
+  }
   return { entry, modules, diagnostics, sources };
 }
 

@@ -59,13 +59,21 @@ export function compatibleDims(a: Dim, b: Dim): boolean {
   return true;
 }
 
+export interface ShapeProblem {
+  code: "V4001" | "V4005";
+  message: string;
+}
+
 /**
  * Binds the symbols of a declared shape to an actual shape. Returns a description of the first
  * disagreement, or undefined when they unify. `bindings` carries symbols across the parameters of one call.
  */
-export function unifyTensorTypes(declared: TensorType, actual: TensorType, bindings: Map<string, Dim>): string | undefined {
+export function unifyTensorTypes(declared: TensorType, actual: TensorType, bindings: Map<string, Dim>): ShapeProblem | undefined {
   if (declared.dims.length !== actual.dims.length) {
-    return `expected ${declared.dims.length} dimensions ${shapeToString(declared.dims)}, found ${actual.dims.length} ${shapeToString(actual.dims)}`;
+    return {
+      code: "V4001",
+      message: `expected ${declared.dims.length} dimensions ${shapeToString(declared.dims)}, found ${actual.dims.length} ${shapeToString(actual.dims)}`,
+    };
   }
   for (let i = 0; i < declared.dims.length; i++) {
     const want = declared.dims[i]!;
@@ -75,10 +83,13 @@ export function unifyTensorTypes(declared: TensorType, actual: TensorType, bindi
       if (!bound) {
         bindings.set(want.name, got);
       } else if (!compatibleDims(bound, got)) {
-        return `'${want.name}' is ${dimToString(bound)} from an earlier argument but ${dimToString(got)} here`;
+        return {
+          code: "V4005",
+          message: `'${want.name}' is ${dimToString(bound)} from an earlier argument but ${dimToString(got)} here`,
+        };
       }
     } else if (want.kind === "size" && !compatibleDims(want, got)) {
-      return `dimension ${i} must be ${want.value}, found ${dimToString(got)}`;
+      return { code: "V4001", message: `dimension ${i} must be ${want.value}, found ${dimToString(got)}` };
     }
   }
   return undefined;

@@ -18,6 +18,8 @@ export type Value =
   | { kind: "ref"; path: string }
   /** A definition named without calling it (`zeroshot` passed as a model). */
   | { kind: "definition"; name: string }
+  /** A built-in tensor function applied to values the runtime provides: `argmax(logits, axis: 1)`. */
+  | { kind: "apply"; fn: string; args: Value[]; named: Record<string, Value> }
   /** Arithmetic over non-constant values, e.g. a weighted sum of losses. */
   | { kind: "op"; op: string; operands: Value[] }
   /** Stands in for a value whose expression had an error (already reported). */
@@ -47,6 +49,8 @@ export function valueToJson(value: Value): JsonValue {
       return { $range: [value.start, value.end] };
     case "definition":
       return { $definition: value.name };
+    case "apply":
+      return { $apply: value.fn, args: value.args.map(valueToJson), named: mapValues(value.named, valueToJson) };
     case "op":
       return { $op: value.op, operands: value.operands.map(valueToJson) };
     case "error":

@@ -207,7 +207,8 @@ class Printer {
     list.forEach((item, index) => {
       const start = item.span.start.offset;
       const stop = item.span.end.offset;
-      for (const i of this.pending(0, start)) {
+      // Only comments after the opening bracket: earlier ones belong to (and move before) an outer item.
+      for (const i of this.pending(opts.from ?? 0, start)) {
         const c = this.take(i);
         gap(c.span.start.offset);
         out.push(indent + c.text);
@@ -238,7 +239,7 @@ class Printer {
       } else prev = stop;
       out.push(indent + lines[0], ...lines.slice(1));
     });
-    for (const i of this.pending(0, end)) {
+    for (const i of this.pending(opts.from ?? 0, end)) {
       const c = this.take(i);
       gap(c.span.start.offset);
       out.push(indent + c.text);
@@ -377,9 +378,7 @@ class Printer {
     const alias = u.alias ? ` as ${u.alias.name}` : "";
     const head = `use ${module}`;
     if (!u.names) return [head + alias];
-    if (u.names.length === 1 && !this.hasComments(u.module.span.end.offset, u.span.end.offset)) {
-      return [`${head}.${u.names[0]!.name}${alias}`];
-    }
+    if (u.names.length === 1) return [`${head}.${u.names[0]!.name}${alias}`];
     const open = this.find(u.module.span.end.offset, "{");
     const close = this.find(u.names.at(-1)?.span.end.offset ?? open, "}");
     const lines = this.list(
@@ -588,8 +587,11 @@ class Printer {
       }
       case "Return":
         return this.join("return ", this.expr(s.value, depth, col + 7, 0), "");
-      case "ExprStmt":
-        return this.expr(s.expr, depth, col, 0);
+      case "ExprStmt": {
+        // A statement starting with `-` would continue the expression on the line before: parenthesise.
+        const lines = this.expr(s.expr, depth, col, 0);
+        return lines[0]?.startsWith("-") ? [`(${this.flat(s.expr)})`] : lines;
+      }
       case "For": {
         const header = `for ${s.variable.name} in ${this.flat(s.iterable)}`;
         return this.braced([header], s.body, depth, s.iterable.span.end.offset, this.closeOf(s), (b, d) =>

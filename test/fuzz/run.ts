@@ -1,20 +1,22 @@
-// `npm run fuzz`: the grammar's properties (test/grammar/parser-properties.ts) over 100,000 cases.
-// Usage: tsx test/fuzz/run.ts [cases] [seed]
+// `npm run fuzz`: the grammar's properties (test/grammar/fuzz-properties.ts) over 100,000 cases in all,
+// shared out by weight. Usage: tsx test/fuzz/run.ts [cases] [seed]
 
 import fc from "fast-check";
-import { parserProperties } from "../grammar/parser-properties.ts";
+import { properties, WEIGHTS } from "../grammar/fuzz-properties.ts";
 
 const total = Number(process.argv[2] ?? 100_000);
 const seed = process.argv[3] === undefined ? Date.now() % 2 ** 31 : Number(process.argv[3]);
-const properties = Object.entries(parserProperties);
-const perProperty = Math.ceil(total / properties.length);
+const totalWeight = Object.values(WEIGHTS).reduce((a, b) => a + b, 0);
 
 let failed = false;
+let cases = 0;
 const started = performance.now();
-for (const [name, property] of properties) {
+for (const [name, property] of Object.entries(properties)) {
+  const numRuns = Math.round((total * (WEIGHTS[name] ?? 1)) / totalWeight);
   const t0 = performance.now();
-  const result = fc.check(property, { numRuns: perProperty, seed });
+  const result = fc.check(property, { numRuns, seed });
   const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+  cases += result.numRuns;
   if (result.failed) {
     failed = true;
     process.stdout.write(`${name}: FAILED after ${result.numRuns} cases (${seconds} s)\n`);
@@ -24,7 +26,5 @@ for (const [name, property] of properties) {
   }
 }
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
-process.stdout.write(
-  `${perProperty * properties.length} cases, seed ${seed}, ${seconds} s${failed ? ", FAILED" : ""}\n`,
-);
+process.stdout.write(`${cases} cases, seed ${seed}, ${seconds} s${failed ? ", FAILED" : ""}\n`);
 process.exit(failed ? 1 : 0);

@@ -1,16 +1,16 @@
 import fc from "fast-check";
 import { describe, it } from "vitest";
-import { parserProperties } from "./parser-properties.ts";
+import { properties, WEIGHTS } from "./fuzz-properties.ts";
 
-// A few thousand cases in CI; `npm run fuzz` runs 100,000 of the same properties.
-describe("parser fuzz", () => {
-  it("random token streams", () => {
-    fc.assert(parserProperties.tokenStream, { numRuns: 1500 });
-  });
-  it("random text", () => {
-    fc.assert(parserProperties.randomText, { numRuns: 1000 });
-  });
-  it("mutated sample programs", () => {
-    fc.assert(parserProperties.mutatedSample, { numRuns: 1000 });
-  });
+// A few thousand cases in all in CI; `npm run fuzz` runs 100,000 of the same properties.
+const CI_CASES = 3000;
+const totalWeight = Object.values(WEIGHTS).reduce((a, b) => a + b, 0);
+
+describe("grammar fuzz", () => {
+  for (const [name, property] of Object.entries(properties)) {
+    const numRuns = Math.round((CI_CASES * (WEIGHTS[name] ?? 1)) / totalWeight);
+    it(`${name} (${numRuns} cases)`, () => {
+      fc.assert(property, { numRuns });
+    });
+  }
 });

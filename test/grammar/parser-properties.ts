@@ -123,10 +123,16 @@ function walkSpans(value: unknown, path: string, visit: (span: Span, path: strin
 /** Parses `text` and throws (failing the property) if any promise is broken. Returns the parse time. */
 export function checkParse(text: string): number {
   const file = "fuzz.vlmp";
-  const t0 = performance.now();
-  const { ast, problems } = parseSource(text, file);
-  const ms = performance.now() - t0;
-  if (ms > MAX_PARSE_MS) throw new Error(`parse took ${ms.toFixed(1)} ms`);
+  let t0 = performance.now();
+  let { ast, problems } = parseSource(text, file);
+  let ms = performance.now() - t0;
+  if (ms > MAX_PARSE_MS) {
+    // One retry: a garbage collection or a busy machine is not a slow parser.
+    t0 = performance.now();
+    ({ ast, problems } = parseSource(text, file));
+    ms = performance.now() - t0;
+    if (ms > MAX_PARSE_MS) throw new Error(`parse took ${ms.toFixed(1)} ms`);
+  }
   const starts = lineStarts(text);
   for (const p of problems) {
     checkSpan(text, starts, file, p.span, `problem ${p.reason}`);
@@ -143,6 +149,19 @@ export function checkParse(text: string): number {
   if (ast.text !== text || ast.path !== file) throw new Error("source file text/path not kept");
   return ms;
 }
+
+/** A sample program with comments inserted after random tokens. */
+export const commentedSample: fc.Arbitrary<string> = fc
+  .tuple(fc.constantFrom(...SAMPLES.values()), fc.array(fc.nat(), { minLength: 1, maxLength: 8 }))
+  .map(([text, places]) => {
+    const ends = lexer.tokenize(text).tokens.map((t) => t.startOffset + t.image.length);
+    const at = [...new Set(places.map((p) => ends[p % Math.max(1, ends.length)] ?? 0))].sort((a, b) => b - a);
+    let out = text;
+    at.forEach((offset, i) => {
+      out = `${out.slice(0, offset)} # c${i}\n${out.slice(offset)}`;
+    });
+    return out;
+  });
 
 export const parserProperties = {
   tokenStream: fc.property(tokenStream, (t) => void checkParse(t)),

@@ -47,3 +47,24 @@ function hasRecovered(ast: SourceFile): boolean {
     JSON.stringify(ast.items).includes('"recovered":true') || JSON.stringify(ast.items).includes("ErrorExpr")
   );
 }
+
+/** Printing a generated AST and parsing the result gives the same AST back (strings gain their `text`). */
+export function checkPrintedAst(ast: SourceFile): void {
+  const printed = formatSource(ast);
+  const back = parseSource(printed, ast.path);
+  if (back.problems.length) {
+    throw new Error(`printed AST does not parse: ${back.problems[0]!.message}\n--- printed:\n${printed}`);
+  }
+  const strip = (items: unknown) =>
+    JSON.parse(
+      JSON.stringify(items, function (this: Record<string, unknown>, k, v) {
+        if (k === "span") return undefined;
+        if (k === "text" && this["kind"] === "String") return undefined;
+        return v;
+      }),
+    );
+  if (!isDeepStrictEqual(strip(back.ast.items), strip(ast.items))) {
+    throw new Error(`printing changed the AST\n--- printed:\n${printed}`);
+  }
+  if (formatSource(back.ast) !== printed) throw new Error(`not idempotent\n--- printed:\n${printed}`);
+}

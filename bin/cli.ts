@@ -18,12 +18,16 @@ function buildProgram(): Command {
 
   program
     .command("lint")
-    .description("check specs without running anything: syntax, names, types, shapes, settings, paths, lint rules")
+    .description(
+      "check specs without running anything: syntax, names, types, shapes, settings, paths, lint rules",
+    )
     .argument("<files...>", ".vlmp files or folders, then key.path=value overrides")
     .option("--strict", "missing data and weight paths are errors, not warnings")
     .option("--deny-warnings", "exit 1 when there are warnings")
     .option("--set-file <file>", "YAML file of overrides", collect, [])
-    .addOption(new Option("--format <format>", "diagnostics format").choices(["text", "json"]).default("text"))
+    .addOption(
+      new Option("--format <format>", "diagnostics format").choices(["text", "json"]).default("text"),
+    )
     .action(async (args: string[], options) => {
       const { runLint } = await import("./commands/lint.ts");
       process.exitCode = runLint(args, options);
@@ -78,7 +82,9 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    process.stderr.write(`vlmp: internal error: ${message} (please report it at ${REPORT_URL} with the command you ran)\n`);
+    process.stderr.write(
+      `vlmp: internal error: ${message} (please report it at ${REPORT_URL} with the command you ran)\n`,
+    );
     if (process.env["VLMP_DEBUG"]) process.stderr.write(`${(error as Error).stack}\n`);
     return 1;
   }

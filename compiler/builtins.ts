@@ -136,7 +136,11 @@ export function matmulType(a: TensorType, b: TensorType): TensorType | string {
   const right = b.dims.length === 1 ? [b.dims[0]!, size(1)] : b.dims;
   const k1 = left[left.length - 1]!;
   const k2 = right[right.length - 2]!;
-  if (k1.kind === "size" && k2.kind === "size" ? k1.value !== k2.value : k1.kind === "symbol" && k2.kind === "symbol" && k1.name !== k2.name) {
+  if (
+    k1.kind === "size" && k2.kind === "size"
+      ? k1.value !== k2.value
+      : k1.kind === "symbol" && k2.kind === "symbol" && k1.name !== k2.name
+  ) {
     return `inner dimensions disagree: ${shapeToString(a.dims)} @ ${shapeToString(b.dims)} (${dimToString(k1)} vs ${dimToString(k2)})`;
   }
   const batch = broadcastShapes(left.slice(0, -2), right.slice(0, -2));
@@ -254,7 +258,8 @@ export const BUILTINS: Record<string, Builtin> = {
     arity: [3, 3],
     rule: ({ positional }) => {
       const [q, , v] = positional.map(asTensor);
-      if (!q || !v || q.dims.length < 2) return "attention expects query, key and value tensors of rank 2 or more";
+      if (!q || !v || q.dims.length < 2)
+        return "attention expects query, key and value tensors of rank 2 or more";
       return tensor([...q.dims.slice(0, -1), v.dims[v.dims.length - 1]!], q.dtype);
     },
   },

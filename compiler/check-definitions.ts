@@ -10,7 +10,12 @@ import type { Scopes } from "./scope.ts";
 import { shapeToString, symbolicDim } from "./tensor-types.ts";
 import { ANY, type Type, typeFromAnnotation } from "./types.ts";
 
-export function checkDefinitions(module: Module, scopes: Scopes, diagnostics: Diagnostic[], types: TypeTable): void {
+export function checkDefinitions(
+  module: Module,
+  scopes: Scopes,
+  diagnostics: Diagnostic[],
+  types: TypeTable,
+): void {
   const checker = () => new FunctionChecker(scopes, module, diagnostics, types);
   for (const item of module.ast.items) {
     if (item.recovered) continue;
@@ -40,9 +45,14 @@ function checkFunction(decl: FunctionDecl, checker: FunctionChecker, diagnostics
   }
   if (decl.keyword === "loss" && returned.kind === "tensor" && returned.dims.length > 0) {
     diagnostics.push(
-      diagnostic("V4006", decl.name.span, `loss '${decl.name.name}' returns a tensor of shape ${shapeToString(returned.dims)}, not a scalar`, {
-        help: "reduce it, e.g. `return mean(...)` or `return sum(...)`",
-      }),
+      diagnostic(
+        "V4006",
+        decl.name.span,
+        `loss '${decl.name.name}' returns a tensor of shape ${shapeToString(returned.dims)}, not a scalar`,
+        {
+          help: "reduce it, e.g. `return mean(...)` or `return sum(...)`",
+        },
+      ),
     );
   }
 }

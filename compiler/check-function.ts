@@ -74,7 +74,8 @@ export class FunctionChecker {
   ): Type | undefined {
     const outer = new Map<string, Binding>();
     const anchor = body[0]?.span ?? params[0]?.span;
-    if (anchor) for (const [name, type] of extra) outer.set(name, { type, span: anchor, used: true, isLet: false });
+    if (anchor)
+      for (const [name, type] of extra) outer.set(name, { type, span: anchor, used: true, isLet: false });
     this.frames.push(outer);
     const frame = new Map<string, Binding>();
     const paramTypes: Type[] = [...extra.values()];
@@ -82,14 +83,25 @@ export class FunctionChecker {
       const type = param.type ? typeFromAnnotation(param.type, symbolicDim) : ANY;
       paramTypes.push(type);
       const tracked = options.reportUnusedParams === true;
-      frame.set(param.name.name, { type, span: param.name.span, used: !tracked, isLet: false, isParam: tracked });
+      frame.set(param.name.name, {
+        type,
+        span: param.name.span,
+        used: !tracked,
+        isLet: false,
+        isParam: tracked,
+      });
     }
     // Shape symbols of the parameters (`N`, `C` in `logits: [N, C]`) are integers the body may use.
     for (const type of paramTypes) {
       if (type.kind !== "tensor") continue;
       for (const dim of type.dims) {
         if (dim.kind === "symbol" && !frame.has(dim.name) && !outer.has(dim.name)) {
-          frame.set(dim.name, { type: INT, span: body[0]?.span ?? params[0]!.span, used: true, isLet: false });
+          frame.set(dim.name, {
+            type: INT,
+            span: body[0]?.span ?? params[0]!.span,
+            used: true,
+            isLet: false,
+          });
         }
       }
     }
@@ -220,7 +232,10 @@ export class FunctionChecker {
         const binding = this.find(expr.name);
         if (binding) {
           binding.used = true;
-          return { type: binding.type, ...(binding.constant !== undefined ? { constant: binding.constant } : {}) };
+          return {
+            type: binding.type,
+            ...(binding.constant !== undefined ? { constant: binding.constant } : {}),
+          };
         }
         if (this.enumSymbols.has(expr.name)) return { type: { kind: "enum", options: [expr.name] } };
         const def = this.scopes.lookup(this.module, expr.name);
@@ -257,7 +272,8 @@ export class FunctionChecker {
       }
       case "Unary": {
         const operand = this.infer(expr.operand);
-        if (expr.op === "-" && operand.constant !== undefined) return { type: operand.type, constant: -operand.constant };
+        if (expr.op === "-" && operand.constant !== undefined)
+          return { type: operand.type, constant: -operand.constant };
         return { type: operand.type };
       }
       case "Binary":
@@ -283,7 +299,8 @@ export class FunctionChecker {
     if (left.type.kind === "any" || right.type.kind === "any") return { type: ANY };
     if (["and", "or"].includes(expr.op)) return { type: BOOL };
     const plain = (t: Type) => t.kind === "enum" || t.kind === "string" || t.kind === "bool";
-    if ((expr.op === "==" || expr.op === "!=") && plain(left.type) && plain(right.type)) return { type: BOOL };
+    if ((expr.op === "==" || expr.op === "!=") && plain(left.type) && plain(right.type))
+      return { type: BOOL };
     const isScalar = (t: Type) => t.kind === "int" || t.kind === "number";
     if (isScalar(left.type) && isScalar(right.type)) {
       const integer = left.type.kind === "int" && right.type.kind === "int" && expr.op !== "/";
@@ -341,12 +358,18 @@ export class FunctionChecker {
     if (def.kind !== "function") return ANY;
     const bindings = new Map<string, Dim>();
     def.decl.params.forEach((param, i) => {
-      const arg = argTypes.find((a) => a.arg.name?.name === param.name.name) ?? argTypes.filter((a) => !a.arg.name)[i];
+      const arg =
+        argTypes.find((a) => a.arg.name?.name === param.name.name) ?? argTypes.filter((a) => !a.arg.name)[i];
       if (!arg || !param.type) return;
       const declared = typeFromAnnotation(param.type, symbolicDim);
       if (declared.kind === "tensor" && arg.type.kind === "tensor") {
         const problem = unifyTensorTypes(declared, arg.type, bindings);
-        if (problem) this.report(problem.code, arg.arg.span, `argument '${param.name.name}' of '${def.name}': ${problem.message}`);
+        if (problem)
+          this.report(
+            problem.code,
+            arg.arg.span,
+            `argument '${param.name.name}' of '${def.name}': ${problem.message}`,
+          );
       }
     });
     if (def.decl.keyword === "loss") return SCALAR;
@@ -355,7 +378,8 @@ export class FunctionChecker {
     if (returns.kind !== "tensor") return returns;
     // A result symbol no argument bound (the arguments' shapes were unknown) leaves the shape unknown:
     // the callee's `B` is not the caller's `B`.
-    if (returns.dims.some((d) => d.kind !== "size" && !(d.kind === "symbol" && bindings.has(d.name)))) return ANY;
+    if (returns.dims.some((d) => d.kind !== "size" && !(d.kind === "symbol" && bindings.has(d.name))))
+      return ANY;
     return substitute(returns, bindings);
   }
 
@@ -363,7 +387,11 @@ export class FunctionChecker {
     const [head, ...rest] = path;
     let def = this.scopes.lookup(this.module, head!);
     if (!def) {
-      const help = didYouMean(head!, [...this.allNames(), ...Object.keys(BUILTINS), ...this.scopes.visibleNames(this.module)]);
+      const help = didYouMean(head!, [
+        ...this.allNames(),
+        ...Object.keys(BUILTINS),
+        ...this.scopes.visibleNames(this.module),
+      ]);
       this.report("V2001", callee.span, `unknown function '${path.join(".")}'`, help ? { help } : {});
       return undefined;
     }
@@ -391,16 +419,25 @@ export class FunctionChecker {
           });
           continue;
         }
-        args.named.set(arg.name.name, { type: inferred.type, constant: constantOf(arg.value, inferred.constant) });
+        args.named.set(arg.name.name, {
+          type: inferred.type,
+          constant: constantOf(arg.value, inferred.constant),
+        });
       } else {
         args.positional.push(inferred.type);
-        args.positionalDims.push(inferred.constant !== undefined ? size(inferred.constant) : symbolicDim(arg.value));
+        args.positionalDims.push(
+          inferred.constant !== undefined ? size(inferred.constant) : symbolicDim(arg.value),
+        );
       }
     }
     const [min, max] = builtin.arity;
     if (args.positional.length < min || args.positional.length > max) {
       const expected = min === max ? `${min}` : `${min} to ${max}`;
-      this.report("V3008", call.span, `'${name}' takes ${expected} tensor argument${max === 1 ? "" : "s"}, found ${args.positional.length}`);
+      this.report(
+        "V3008",
+        call.span,
+        `'${name}' takes ${expected} tensor argument${max === 1 ? "" : "s"}, found ${args.positional.length}`,
+      );
       return ANY;
     }
     if (args.positional.some((t) => t.kind === "any")) return ANY;
@@ -417,7 +454,8 @@ export class FunctionChecker {
     const object = this.infer(expr.object);
     for (const item of expr.items) {
       if (item.kind === "IndexExpr") this.infer(item.value);
-      if (item.kind === "Slice") for (const part of [item.start, item.stop, item.step]) if (part) this.infer(part);
+      if (item.kind === "Slice")
+        for (const part of [item.start, item.stop, item.step]) if (part) this.infer(part);
     }
     if (object.type.kind === "list") return object.type.item;
     const x = asTensor(object.type);
@@ -439,7 +477,8 @@ export class FunctionChecker {
         const stop = item.stop ? this.infer(item.stop).constant : undefined;
         const dim = x.dims[source++]!;
         if (!item.start && !item.stop && !item.step) dims.push(dim);
-        else if (start !== undefined && stop !== undefined && !item.step) dims.push(size(Math.max(0, stop - start)));
+        else if (start !== undefined && stop !== undefined && !item.step)
+          dims.push(size(Math.max(0, stop - start)));
         else dims.push({ kind: "derived", text: "?" });
       } else if (item.kind === "Ellipsis" && i === ellipsis) {
         const skip = x.dims.length - consumed;
@@ -477,7 +516,11 @@ function constantOf(expr: Expr, folded: number | undefined): Constant {
   if (expr.kind === "String") return expr.value;
   if (expr.kind === "List") {
     const items = expr.items.map((i) =>
-      i.kind === "Number" ? i.value : i.kind === "Unary" && i.operand.kind === "Number" ? -i.operand.value : undefined,
+      i.kind === "Number"
+        ? i.value
+        : i.kind === "Unary" && i.operand.kind === "Number"
+          ? -i.operand.value
+          : undefined,
     );
     if (items.every((i) => i !== undefined)) return items as number[];
     // A shape written with symbols: `[B, g * g, width]`.
@@ -502,4 +545,3 @@ function foldConstant(op: string, a: number, b: number): number | undefined {
       return undefined;
   }
 }
-

@@ -2,7 +2,17 @@
 // settings each takes, their types, defaults and sane ranges) and resolves it: inheritance merged,
 // defaults filled in, every value evaluated. The result is what the Pipeline IR is built from.
 
-import type { AdaptStmt, Attribute, Block, Expr, Identifier, Param, PipelineDecl, PipelineItem, Span } from "../grammar/ast.ts";
+import type {
+  AdaptStmt,
+  Attribute,
+  Block,
+  Expr,
+  Identifier,
+  Param,
+  PipelineDecl,
+  PipelineItem,
+  Span,
+} from "../grammar/ast.ts";
 import { type Code, type Diagnostic, diagnostic } from "./diagnostics.ts";
 import { Evaluator, type RefEnv } from "./evaluate.ts";
 import type { Module } from "./modules.ts";
@@ -10,8 +20,8 @@ import type { Override } from "./overrides.ts";
 import type { Definition, Scopes } from "./scope.ts";
 import { resolveSite } from "./sites.ts";
 import { didYouMean } from "./suggest.ts";
-import { symbolicDim } from "./tensor-types.ts";
-import { ANY, type Type, typeFromAnnotation } from "./types.ts";
+import { substitute, symbolicDim, unifyTensorTypes } from "./tensor-types.ts";
+import { ANY, type Dim, type Type, typeFromAnnotation } from "./types.ts";
 import type { Value } from "./values.ts";
 
 /** A pipeline item together with the module it was written in (inherited items keep their own module). */
@@ -66,7 +76,10 @@ export function checkPipeline(
     return undefined;
   }
   const reportSame = (child: SourcedItem, parent: SourcedItem) => {
-    const origin = parent.module === child.module && parent.item.span.file === child.item.span.file ? "" : ` (from ${parent.item.span.file}:${parent.item.span.start.line})`;
+    const origin =
+      parent.module === child.module && parent.item.span.file === child.item.span.file
+        ? ""
+        : ` (from ${parent.item.span.file}:${parent.item.span.start.line})`;
     diagnostics.push(
       diagnostic("V7003", child.item.span, "this sets the value the setting already has", {
         related: [{ span: parent.item.span, message: `already set to the same value here${origin}` }],
@@ -105,8 +118,11 @@ function inheritanceChain(
   while (current.decl.extends) {
     const parentName = current.decl.extends;
     const def = scopes.lookup(current.module, parentName.name);
-    if (!def || def.kind !== "pipeline") {
-      const candidates = [...scopes.scopeOf(current.module).own.values(), ...[...scopes.scopeOf(current.module).imported.values()].map((i) => i.def)]
+    if (def?.kind !== "pipeline") {
+      const candidates = [
+        ...scopes.scopeOf(current.module).own.values(),
+        ...[...scopes.scopeOf(current.module).imported.values()].map((i) => i.def),
+      ]
         .filter((d) => d.kind === "pipeline")
         .map((d) => d.name);
       const help = didYouMean(parentName.name, candidates);
@@ -119,7 +135,11 @@ function inheritanceChain(
     }
     if (chain.some((c) => c.decl === def.decl)) {
       diagnostics.push(
-        diagnostic("V2008", parentName.span, `pipeline inheritance cycle: ${[...chain.map((c) => c.decl.name.name), def.name].join(" → ")}`),
+        diagnostic(
+          "V2008",
+          parentName.span,
+          `pipeline inheritance cycle: ${[...chain.map((c) => c.decl.name.name), def.name].join(" → ")}`,
+        ),
       );
       return undefined;
     }
@@ -136,16 +156,25 @@ function inheritanceChain(
  */
 type SameValueReporter = (child: SourcedItem, parent: SourcedItem) => void;
 
-function mergeChain(chain: { decl: PipelineDecl; module: Module }[], reportSame: SameValueReporter): SourcedItem[] {
+function mergeChain(
+  chain: { decl: PipelineDecl; module: Module }[],
+  reportSame: SameValueReporter,
+): SourcedItem[] {
   let merged: SourcedItem[] = [];
   for (const { decl, module } of [...chain].reverse()) {
-    merged = mergeItems(merged, decl.items.map((item) => sourced(item, module)), reportSame);
+    merged = mergeItems(
+      merged,
+      decl.items.map((item) => sourced(item, module)),
+      reportSame,
+    );
   }
   return merged;
 }
 
 function sourced(item: PipelineItem, module: Module): SourcedItem {
-  return item.kind === "Block" ? { item, module, children: item.items.map((i) => sourced(i, module)) } : { item, module };
+  return item.kind === "Block"
+    ? { item, module, children: item.items.map((i) => sourced(i, module)) }
+    : { item, module };
 }
 
 function itemKey(item: PipelineItem): string {
@@ -161,7 +190,11 @@ function itemKey(item: PipelineItem): string {
   }
 }
 
-function mergeItems(parent: SourcedItem[], child: SourcedItem[], reportSame: SameValueReporter): SourcedItem[] {
+function mergeItems(
+  parent: SourcedItem[],
+  child: SourcedItem[],
+  reportSame: SameValueReporter,
+): SourcedItem[] {
   const out = [...parent];
   for (const c of child) {
     const index = out.findIndex((p) => itemKey(p.item) === itemKey(c.item));
@@ -170,7 +203,11 @@ function mergeItems(parent: SourcedItem[], child: SourcedItem[], reportSame: Sam
       continue;
     }
     const p = out[index]!;
-    if (p.item.kind === "Attribute" && c.item.kind === "Attribute" && sameExpression(p.item.value, c.item.value)) {
+    if (
+      p.item.kind === "Attribute" &&
+      c.item.kind === "Attribute" &&
+      sameExpression(p.item.value, c.item.value)
+    ) {
       reportSame(c, p);
     }
     out[index] =
@@ -183,7 +220,8 @@ function mergeItems(parent: SourcedItem[], child: SourcedItem[], reportSame: Sam
 
 /** Structural equality of two expressions, ignoring where they were written. */
 function sameExpression(a: Expr, b: Expr): boolean {
-  const strip = (_key: string, value: unknown) => (_key === "span" || _key === "recovered" ? undefined : value);
+  const strip = (_key: string, value: unknown) =>
+    _key === "span" || _key === "recovered" ? undefined : value;
   return JSON.stringify(a, strip) === JSON.stringify(b, strip);
 }
 
@@ -210,13 +248,23 @@ function overrideItem(
     const contained = schema.decl.contains.some((c) => c.name === segment.name);
     const child = contained ? scopes.blockSchemas.get(segment.name) : undefined;
     if (!child || isLast) {
-      const candidates = [...schema.decl.settings.map((p) => p.name.name), ...schema.decl.contains.map((c) => c.name)];
+      const candidates = [
+        ...schema.decl.settings.map((p) => p.name.name),
+        ...schema.decl.contains.map((c) => c.name),
+      ];
       const help = didYouMean(segment.name, candidates);
       const where = schema.name === "pipeline" ? "a pipeline" : `block '${schema.name}'`;
       diagnostics.push(
-        diagnostic("V6002", segment.span, setting ? `'${segment.name}' is a setting, not a block` : `${where} has no setting or block '${segment.name}'`, {
-          ...(help ? { help } : { notes: [`settings and blocks here: ${candidates.join(", ")}`] }),
-        }),
+        diagnostic(
+          "V6002",
+          segment.span,
+          setting
+            ? `'${segment.name}' is a setting, not a block`
+            : `${where} has no setting or block '${segment.name}'`,
+          {
+            ...(help ? { help } : { notes: [`settings and blocks here: ${candidates.join(", ")}`] }),
+          },
+        ),
       );
       return undefined;
     }
@@ -224,7 +272,11 @@ function overrideItem(
       const label = segments[i + 1];
       if (!label || i + 1 === segments.length - 1) {
         diagnostics.push(
-          diagnostic("V6002", segment.span, `block '${segment.name}' is labelled: name the label, e.g. ${segment.name}.test.SETTING`),
+          diagnostic(
+            "V6002",
+            segment.span,
+            `block '${segment.name}' is labelled: name the label, e.g. ${segment.name}.test.SETTING`,
+          ),
         );
         return undefined;
       }
@@ -315,7 +367,11 @@ class BlockChecker {
       }
       const declared = this.evaluator.paramType(param);
       const result = this.evaluator.evaluate(param.default, schema.module, env, declared);
-      block.settings.set(param.name.name, { value: result.value, type: result.type.kind === "enum" ? declared : result.type, param });
+      block.settings.set(param.name.name, {
+        value: result.value,
+        type: result.type.kind === "enum" ? declared : result.type,
+        param,
+      });
     }
     return block;
   }
@@ -355,13 +411,20 @@ class BlockChecker {
     seen.set(name, item.name.span);
     const declared = this.evaluator.paramType(param);
     const result = this.evaluator.evaluate(item.value, module, env, declared);
-    if (result.value.kind !== "error") this.evaluator.checkRange(param, result.value, item.value.span, schema.module);
+    if (result.value.kind !== "error")
+      this.evaluator.checkRange(param, result.value, item.value.span, schema.module);
     // An enum setting keeps its declared type, so that comparisons read the other side as one of its options.
     const type = result.type.kind === "enum" ? declared : result.type;
     block.settings.set(name, { value: result.value, type, span: item.value.span, module, param });
   }
 
-  private checkNestedBlock(item: Block, children: SourcedItem[], parentSchema: Schema, outer: ResolvedBlock[], parent: ResolvedBlock): void {
+  private checkNestedBlock(
+    item: Block,
+    children: SourcedItem[],
+    parentSchema: Schema,
+    outer: ResolvedBlock[],
+    parent: ResolvedBlock,
+  ): void {
     const name = item.name.name;
     const schema = this.scopes.blockSchemas.get(name);
     const allowed = parentSchema.decl.contains.map((c) => c.name);
@@ -388,8 +451,17 @@ class BlockChecker {
     this.check(name, item.label, item.name.span, children, schema, outer, parent);
   }
 
-  private checkAdapt(item: AdaptStmt, module: Module, schema: Schema, env: RefEnv, block: ResolvedBlock): void {
-    if (!schema.decl.settings.some((p) => p.name.name === "adapters") && !schema.decl.contains.some((c) => c.name === "adapt")) {
+  private checkAdapt(
+    item: AdaptStmt,
+    module: Module,
+    schema: Schema,
+    env: RefEnv,
+    block: ResolvedBlock,
+  ): void {
+    if (
+      !schema.decl.settings.some((p) => p.name.name === "adapters") &&
+      !schema.decl.contains.some((c) => c.name === "adapt")
+    ) {
       if (schema.name !== "pipeline" && schema.name !== "stage" && schema.name !== "tasks") {
         this.report("V3006", item.span, `\`adapt\` is not allowed inside '${schema.name}'`, {
           help: "attach adapters at the top of the pipeline (or of a stage)",
@@ -414,9 +486,11 @@ class BlockChecker {
       const all = new Map<string, Type>();
       for (const b of stack) {
         const s = this.scopes.blockSchemas.get(b.name);
-        for (const p of s?.decl.provides ?? []) all.set(p.name.name, p.type ? typeFromAnnotation(p.type, symbolicDim) : ANY);
+        for (const p of s?.decl.provides ?? [])
+          all.set(p.name.name, p.type ? typeFromAnnotation(p.type, symbolicDim) : ANY);
       }
       for (const [k, v] of provided) all.set(k, v);
+      for (const b of stack) for (const a of b.adapters) this.adapterProvides(a.value, all);
       return all;
     };
     const lookupIn = (blocks: ResolvedBlock[], path: string[]): { path: string; type: Type } | undefined => {
@@ -435,7 +509,9 @@ class BlockChecker {
         if (setting && path.length === 1) return { path: path[0]!, type: this.evaluator.paramType(setting) };
         if (path.length === 2 && blockSchema.decl.contains.some((c) => c.name === path[0])) {
           const child = this.scopes.blockSchemas.get(path[0]!);
-          const inner = child?.decl.labelled ? undefined : child?.decl.settings.find((p) => p.name.name === path[1]);
+          const inner = child?.decl.labelled
+            ? undefined
+            : child?.decl.settings.find((p) => p.name.name === path[1]);
           if (inner) return { path: path.join("."), type: this.evaluator.paramType(inner) };
         }
       }
@@ -453,8 +529,40 @@ class BlockChecker {
         if (providedType) return { path: path.join("."), type: providedType };
         return lookupIn(stack, path) ?? lookupDeclared(path);
       },
-      names: () => [...enclosingProvided().keys(), ...stack.flatMap((b) => [...b.settings.keys(), ...b.blocks.map((c) => c.name)])],
+      names: () => [
+        ...enclosingProvided().keys(),
+        ...stack.flatMap((b) => [...b.settings.keys(), ...b.blocks.map((c) => c.name)]),
+      ],
     };
+  }
+
+  /**
+   * What an attached adapter adds to the provided values: a hook `at logits(...) -> [samples, B, C]`
+   * changes the type of `logits`, and each `let` of a hook is provided as `<adapter>_<name>`.
+   */
+  private adapterProvides(value: Value, into: Map<string, Type>): void {
+    if (value.kind !== "call") return;
+    const def = this.evaluator.usedDefinitions.get(value.callee);
+    if (def?.kind !== "adapter") return;
+    const sizes = new Map<string, number>();
+    for (const [name, arg] of Object.entries(value.args))
+      if (arg.kind === "number") sizes.set(name, arg.value);
+    for (const item of def.decl.items) {
+      if (item.kind !== "Hook" || item.target === "forward") continue;
+      if (item.target.kind === "Name" && item.returns) {
+        const returns = typeFromAnnotation(item.returns, symbolicDim);
+        const before = into.get(item.target.name);
+        const input = item.params[0]?.type ? typeFromAnnotation(item.params[0].type, symbolicDim) : undefined;
+        if (returns.kind === "tensor" && before?.kind === "tensor" && input?.kind === "tensor") {
+          // The hook's own symbols (`B`) are renamed to the block's (`N`) by matching its input to the site.
+          const bindings = new Map<string, Dim>();
+          for (const [name, size] of sizes) bindings.set(name, { kind: "size", value: size });
+          if (!unifyTensorTypes(input, before, bindings))
+            into.set(item.target.name, substitute(returns, bindings));
+        }
+      }
+      for (const stmt of item.body) if (stmt.kind === "Let") into.set(`${def.name}_${stmt.name.name}`, ANY);
+    }
   }
 
   private report(code: Code, span: Span, message: string, options = {}): void {
@@ -476,11 +584,18 @@ function resolveIn(block: ResolvedBlock, path: string[]): { path: string; type: 
   const child = block.blocks.find((b) => b.name === head || b.label === head);
   // A block named by itself (`using = erm`): its type is `<block>_ref`.
   if (child && rest.length === 0) {
-    return { path: child.label ? `${child.name}.${child.label}` : child.name, type: { kind: "category", name: `${child.name}_ref` } };
+    return {
+      path: child.label ? `${child.name}.${child.label}` : child.name,
+      type: { kind: "category", name: `${child.name}_ref` },
+    };
   }
   if (child && rest.length > 0) {
     const inner = resolveIn(child, rest);
-    if (inner) return { path: `${child.label ? `${child.name}.${child.label}` : child.name}.${inner.path}`, type: inner.type };
+    if (inner)
+      return {
+        path: `${child.label ? `${child.name}.${child.label}` : child.name}.${inner.path}`,
+        type: inner.type,
+      };
   }
   return undefined;
 }

@@ -8,7 +8,7 @@ import { type Diagnostic, diagnostic, hasErrors, sortDiagnostics } from "./diagn
 import { buildIr, irHash, type PipelineIr } from "./ir.ts";
 import type { TypeTable } from "./ir-expr.ts";
 import { assertValidIr } from "./ir-validate.ts";
-import { lintPipeline, lintModule } from "./lint-rules.ts";
+import { lintModule, lintPipeline } from "./lint-rules.ts";
 import { loadProgram } from "./modules.ts";
 import type { Override } from "./overrides.ts";
 import { checkPaths } from "./paths.ts";
@@ -83,7 +83,10 @@ function selectPipelines(
   if (options.pipeline !== undefined) {
     const named = pipelines.find((p) => p.name.name === options.pipeline);
     if (!named) {
-      const help = didYouMean(options.pipeline, pipelines.map((p) => p.name.name));
+      const help = didYouMean(
+        options.pipeline,
+        pipelines.map((p) => p.name.name),
+      );
       diagnostics.push(
         diagnostic("V2010", fileStart(file), `no pipeline '${options.pipeline}' in ${file}`, {
           ...(help ? { help } : {}),

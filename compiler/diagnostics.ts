@@ -106,7 +106,12 @@ export interface DiagnosticOptions {
   severity?: Severity;
 }
 
-export function diagnostic(code: Code, span: Span, message: string, options: DiagnosticOptions = {}): Diagnostic {
+export function diagnostic(
+  code: Code,
+  span: Span,
+  message: string,
+  options: DiagnosticOptions = {},
+): Diagnostic {
   const { severity, ...rest } = options;
   return { code, severity: severity ?? CODES[code].severity, message, span, ...rest };
 }

@@ -59,11 +59,22 @@ export class Evaluator {
   evaluate(expr: Expr, module: Module, env: RefEnv, expected: Type = ANY): Typed {
     const result = this.evaluateUnchecked(expr, module, env, expected);
     if (result.value.kind !== "error" && !isAssignable(result.type, expected)) {
-      if ((result.value.kind === "call" || result.value.kind === "definition") && expected.kind === "category") {
+      if (
+        (result.value.kind === "call" || result.value.kind === "definition") &&
+        expected.kind === "category"
+      ) {
         const name = result.value.kind === "call" ? result.value.callee : result.value.name;
-        this.report("V3011", expr.span, `expected a ${expected.name}, but '${name}' is a ${typeToString(result.type)}`);
+        this.report(
+          "V3011",
+          expr.span,
+          `expected a ${expected.name}, but '${name}' is a ${typeToString(result.type)}`,
+        );
       } else {
-        this.report("V3001", expr.span, `expected ${typeToString(expected)}, found ${typeToString(result.type)}`);
+        this.report(
+          "V3001",
+          expr.span,
+          `expected ${typeToString(expected)}, found ${typeToString(result.type)}`,
+        );
       }
       return ERROR;
     }
@@ -116,7 +127,7 @@ export class Evaluator {
       case "Member":
         return this.evaluatePath(expr, module, env, expected);
       case "Call":
-        return this.evaluateCall(expr, module, env, expected);
+        return this.evaluateCall(expr, module, env);
       case "Unary": {
         const operand = this.evaluate(expr.operand, module, env, expr.op === "not" ? BOOL : ANY);
         if (operand.value.kind === "error") return ERROR;
@@ -134,19 +145,34 @@ export class Evaluator {
         const start = this.evaluate(expr.start, module, env, INT).value;
         const end = this.evaluate(expr.end, module, env, INT).value;
         if (start.kind !== "number" || end.kind !== "number") return ERROR;
-        return { value: { kind: "range", start: start.value, end: end.value }, type: { kind: "category", name: "range" } };
+        return {
+          value: { kind: "range", start: start.value, end: end.value },
+          type: { kind: "category", name: "range" },
+        };
       }
       case "Index":
-        this.report("V3013", expr.span, "indexing and ranges are tensor expressions; they belong in a fn or loss", {
-          help: "define a fn in the spec (or stdlib) and call it here",
-        });
+        this.report(
+          "V3013",
+          expr.span,
+          "indexing and ranges are tensor expressions; they belong in a fn or loss",
+          {
+            help: "define a fn in the spec (or stdlib) and call it here",
+          },
+        );
         return ERROR;
       case "ErrorExpr":
         return ERROR;
     }
   }
 
-  private evaluateBinary(op: string, leftExpr: Expr, rightExpr: Expr, span: Span, module: Module, env: RefEnv): Typed {
+  private evaluateBinary(
+    op: string,
+    leftExpr: Expr,
+    rightExpr: Expr,
+    span: Span,
+    module: Module,
+    env: RefEnv,
+  ): Typed {
     const left = this.evaluate(leftExpr, module, env);
     // `ueo.evalSplit == test`: the right side is read as a member of the left side's enumeration.
     const comparesEnum = (op === "==" || op === "!=") && enumOptions(left.type).length > 0;
@@ -170,9 +196,14 @@ export class Evaluator {
     if (left.value.kind === "string" && right.value.kind === "string" && op === "+") {
       return { value: { kind: "string", value: left.value.value + right.value.value }, type: STRING };
     }
-    const numeric = (t: Type) => t.kind === "number" || t.kind === "int" || t.kind === "tensor" || t.kind === "any";
+    const numeric = (t: Type) =>
+      t.kind === "number" || t.kind === "int" || t.kind === "tensor" || t.kind === "any";
     if (!numeric(left.type) || !numeric(right.type)) {
-      this.report("V3001", span, `'${op}' cannot combine ${typeToString(left.type)} and ${typeToString(right.type)}`);
+      this.report(
+        "V3001",
+        span,
+        `'${op}' cannot combine ${typeToString(left.type)} and ${typeToString(right.type)}`,
+      );
       return ERROR;
     }
     const dims = (t: Type) => (t.kind === "tensor" ? t.dims : []);
@@ -204,9 +235,18 @@ export class Evaluator {
       if (site && !site.ok) {
         const bad = path[site.failedAt] ?? path[path.length - 1]!;
         const help = didYouMean(bad, site.candidates);
-        this.report("V2011", expr.span, `the backbone has no site '${path.slice(0, site.failedAt + 1).join(".")}'`, {
-          ...(help ? { help } : site.candidates.length > 0 ? { notes: [`sites here: ${site.candidates.join(", ")}`] } : {}),
-        });
+        this.report(
+          "V2011",
+          expr.span,
+          `the backbone has no site '${path.slice(0, site.failedAt + 1).join(".")}'`,
+          {
+            ...(help
+              ? { help }
+              : site.candidates.length > 0
+                ? { notes: [`sites here: ${site.candidates.join(", ")}`] }
+                : {}),
+          },
+        );
         return ERROR;
       }
       return { value: { kind: "ref", path: path.join(".") }, type: { kind: "category", name: "sites" } };
@@ -214,9 +254,14 @@ export class Evaluator {
     const def = this.resolveDefinition(expr, path, module);
     if (!def) {
       if (options.length > 0 && rest.length === 0) {
-        this.report("V3009", expr.span, `'${head}' is not one of ${options.map((o) => `'${o}'`).join(", ")}`, {
-          ...(didYouMean(head!, options) ? { help: didYouMean(head!, options)! } : {}),
-        });
+        this.report(
+          "V3009",
+          expr.span,
+          `'${head}' is not one of ${options.map((o) => `'${o}'`).join(", ")}`,
+          {
+            ...(didYouMean(head!, options) ? { help: didYouMean(head!, options)! } : {}),
+          },
+        );
       }
       return ERROR;
     }
@@ -246,9 +291,14 @@ export class Evaluator {
       if (!next) {
         const own = this.scopes.scopeOf(def.module).own;
         const help = didYouMean(member, own.keys());
-        this.report("V2006", expr.kind === "Member" ? expr.property.span : expr.span, `module '${def.module.name}' has no definition '${member}'`, {
-          ...(help ? { help } : { notes: [`it defines: ${[...own.keys()].sort().join(", ")}`] }),
-        });
+        this.report(
+          "V2006",
+          expr.kind === "Member" ? expr.property.span : expr.span,
+          `module '${def.module.name}' has no definition '${member}'`,
+          {
+            ...(help ? { help } : { notes: [`it defines: ${[...own.keys()].sort().join(", ")}`] }),
+          },
+        );
         return undefined;
       }
       def = next;
@@ -256,7 +306,7 @@ export class Evaluator {
     return def;
   }
 
-  private evaluateCall(expr: CallExpr, module: Module, env: RefEnv, expected: Type): Typed {
+  private evaluateCall(expr: CallExpr, module: Module, env: RefEnv): Typed {
     const path = dottedPath(expr.callee);
     if (!path) {
       this.report("V3007", expr.callee.span, "only named definitions can be called here");
@@ -278,7 +328,12 @@ export class Evaluator {
     const params = def.decl.params;
     const args = this.bindArguments(expr, params, def, module, env);
     if (!args) return ERROR;
-    const value: Value = { kind: "call", callee: qualifiedName(def), definition: def.kind, args: args.values };
+    const value: Value = {
+      kind: "call",
+      callee: qualifiedName(def),
+      definition: def.kind,
+      args: args.values,
+    };
     if (def.kind === "function") {
       const type = this.functionResultType(def, args.types, expr.span);
       return { value, type };
@@ -300,7 +355,12 @@ export class Evaluator {
       if (arg.name) {
         if (!builtin.settings.includes(arg.name.name)) {
           const help = didYouMean(arg.name.name, builtin.settings);
-          this.report("V3002", arg.name.span, `'${name}' has no setting '${arg.name.name}'`, help ? { help } : {});
+          this.report(
+            "V3002",
+            arg.name.span,
+            `'${name}' has no setting '${arg.name.name}'`,
+            help ? { help } : {},
+          );
           ok = false;
           continue;
         }
@@ -310,14 +370,20 @@ export class Evaluator {
         args.push(result.value);
         shapeArgs.positional.push(result.type);
         shapeArgs.positionalDims.push(
-          result.value.kind === "number" ? { kind: "size", value: result.value.value } : { kind: "derived", text: "?" },
+          result.value.kind === "number"
+            ? { kind: "size", value: result.value.value }
+            : { kind: "derived", text: "?" },
         );
       }
     }
     if (!ok) return ERROR;
     const [min, max] = builtin.arity;
     if (args.length < min || args.length > max) {
-      this.report("V3008", call.span, `'${name}' takes ${min === max ? min : `${min} to ${max}`} tensor arguments, found ${args.length}`);
+      this.report(
+        "V3008",
+        call.span,
+        `'${name}' takes ${min === max ? min : `${min} to ${max}`} tensor arguments, found ${args.length}`,
+      );
       return ERROR;
     }
     let type: Type = ANY;
@@ -351,10 +417,20 @@ export class Evaluator {
         sawNamed = true;
         const param = params.find((p) => p.name.name === arg.name!.name);
         if (!param) {
-          const help = didYouMean(arg.name.name, params.map((p) => p.name.name));
-          this.report("V3002", arg.name.span, `${describeDefinition(def)} '${def.name}' has no setting '${arg.name.name}'`, {
-            ...(help ? { help } : { notes: [`its settings: ${params.map((p) => p.name.name).join(", ") || "none"}`] }),
-          });
+          const help = didYouMean(
+            arg.name.name,
+            params.map((p) => p.name.name),
+          );
+          this.report(
+            "V3002",
+            arg.name.span,
+            `${describeDefinition(def)} '${def.name}' has no setting '${arg.name.name}'`,
+            {
+              ...(help
+                ? { help }
+                : { notes: [`its settings: ${params.map((p) => p.name.name).join(", ") || "none"}`] }),
+            },
+          );
           ok = false;
           continue;
         }
@@ -372,9 +448,14 @@ export class Evaluator {
         }
         const param = params[positional++];
         if (!param) {
-          this.report("V3008", arg.span, `${describeDefinition(def)} '${def.name}' takes ${params.length} argument${params.length === 1 ? "" : "s"}`, {
-            notes: [`its settings: ${params.map((p) => p.name.name).join(", ") || "none"}`],
-          });
+          this.report(
+            "V3008",
+            arg.span,
+            `${describeDefinition(def)} '${def.name}' takes ${params.length} argument${params.length === 1 ? "" : "s"}`,
+            {
+              notes: [`its settings: ${params.map((p) => p.name.name).join(", ") || "none"}`],
+            },
+          );
           ok = false;
           continue;
         }
@@ -398,10 +479,15 @@ export class Evaluator {
         types[param.name.name] = result.type;
         continue;
       }
-      this.report("V3003", call.callee.span, `${describeDefinition(def)} '${def.name}' needs '${param.name.name}'`, {
-        related: [{ span: param.span, message: `'${param.name.name}' is declared here without a default` }],
-        help: `add ${param.name.name}: ${param.type ? typeHint(this.paramType(param)) : "…"}`,
-      });
+      this.report(
+        "V3003",
+        call.callee.span,
+        `${describeDefinition(def)} '${def.name}' needs '${param.name.name}'`,
+        {
+          related: [{ span: param.span, message: `'${param.name.name}' is declared here without a default` }],
+          help: `add ${param.name.name}: ${param.type ? typeHint(this.paramType(param)) : "…"}`,
+        },
+      );
       ok = false;
     }
     return ok ? { values, types } : undefined;
@@ -420,22 +506,38 @@ export class Evaluator {
     const high = this.evaluate(param.range.high, declaringModule, NO_REFS, NUMBER).value;
     if (low.kind !== "number" || high.kind !== "number") return;
     if (value.value < low.value || value.value > high.value) {
-      this.report("V7005", span, `${param.name.name} = ${value.value} is outside the usual range [${low.value}, ${high.value}]`, {
-        notes: ["values this far out are usually a typo (a missing minus sign in an exponent, a wrong unit)"],
-        help: "if it is intended, keep it; the warning does not stop a run unless --deny-warnings",
-      });
+      this.report(
+        "V7005",
+        span,
+        `${param.name.name} = ${value.value} is outside the usual range [${low.value}, ${high.value}]`,
+        {
+          notes: [
+            "values this far out are usually a typo (a missing minus sign in an exponent, a wrong unit)",
+          ],
+          help: "if it is intended, keep it; the warning does not stop a run unless --deny-warnings",
+        },
+      );
     }
   }
 
   /** The type of a tensor function applied to arguments: shapes unify with the parameters'. */
-  private functionResultType(def: Definition & { kind: "function" }, argTypes: Record<string, Type>, span: Span): Type {
+  private functionResultType(
+    def: Definition & { kind: "function" },
+    argTypes: Record<string, Type>,
+    span: Span,
+  ): Type {
     const bindings = new Map();
     for (const param of def.decl.params) {
       const declared = this.paramType(param);
       const actual = argTypes[param.name.name];
       if (declared.kind === "tensor" && actual?.kind === "tensor") {
         const problem = unifyTensorTypes(declared, actual, bindings);
-        if (problem) this.report(problem.code, span, `argument '${param.name.name}' of '${def.name}': ${problem.message}`);
+        if (problem)
+          this.report(
+            problem.code,
+            span,
+            `argument '${param.name.name}' of '${def.name}': ${problem.message}`,
+          );
       }
     }
     if (def.decl.keyword === "loss") return SCALAR;

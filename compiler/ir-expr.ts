@@ -54,7 +54,11 @@ function exprNode(expr: Expr, types: TypeTable): { [key: string]: JsonValue } {
     case "Member":
       return { expr: "member", object: sub(expr.object), property: expr.property.name };
     case "Index":
-      return { expr: "index", object: sub(expr.object), items: expr.items.map((i) => indexItemToIr(i, types)) };
+      return {
+        expr: "index",
+        object: sub(expr.object),
+        items: expr.items.map((i) => indexItemToIr(i, types)),
+      };
     case "Range":
       return { expr: "range", start: sub(expr.start), end: sub(expr.end) };
     case "ErrorExpr":

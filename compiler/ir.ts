@@ -67,7 +67,8 @@ export function buildIr(pipeline: ResolvedPipeline, scopes: Scopes, types: TypeT
 
 function blockToIr(block: ResolvedBlock): IrBlock {
   const settings: Record<string, JsonValue> = {};
-  for (const name of [...block.settings.keys()].sort()) settings[name] = valueToJson(block.settings.get(name)!.value);
+  for (const name of [...block.settings.keys()].sort())
+    settings[name] = valueToJson(block.settings.get(name)!.value);
   return {
     block: block.name,
     ...(block.label ? { label: block.label } : {}),
@@ -123,13 +124,24 @@ function definitionToIr(def: Definition, types: TypeTable): IrDefinition | undef
             items.push({
               item: "sub",
               name: item.name.name,
-              ...(item.repeat ? { repeat: { variable: item.repeat.variable.name, range: exprToIr(item.repeat.range, types) } } : {}),
+              ...(item.repeat
+                ? {
+                    repeat: {
+                      variable: item.repeat.variable.name,
+                      range: exprToIr(item.repeat.range, types),
+                    },
+                  }
+                : {}),
               value: exprToIr(item.value, types),
               ...(item.prefix ? { prefix: item.prefix.value } : {}),
             });
             break;
           case "Site":
-            items.push({ item: "site", name: item.name.name, ...(item.value ? { value: exprToIr(item.value, types) } : {}) });
+            items.push({
+              item: "site",
+              name: item.name.name,
+              ...(item.value ? { value: exprToIr(item.value, types) } : {}),
+            });
             break;
           case "Hook": {
             const returns = typeText(item.returns);
@@ -169,7 +181,8 @@ function referencedDefinitions(def: Definition, scopes: Scopes): Definition[] {
         const path = calleePath(expr.callee);
         if (path) {
           let target = scopes.lookup(def.module, path[0]!);
-          for (const member of path.slice(1)) target = target?.kind === "module" ? scopes.member(target, member) : undefined;
+          for (const member of path.slice(1))
+            target = target?.kind === "module" ? scopes.member(target, member) : undefined;
           if (target && target.kind !== "module") found.push(target);
         }
         visit(expr.callee);
@@ -249,7 +262,11 @@ function sortKeys<T>(record: Record<string, T>): Record<string, T> {
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v) =>
     v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, (v as Record<string, unknown>)[k]]),
+        )
       : v,
   );
 }

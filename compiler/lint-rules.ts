@@ -6,15 +6,30 @@ import { type Diagnostic, diagnostic } from "./diagnostics.ts";
 import type { ModuleScope } from "./scope.ts";
 import type { Value } from "./values.ts";
 
-/** Imports nothing in the file refers to. */
+/** Imports nothing in the file refers to (anywhere: pipelines, definitions, defaults of declarations). */
 export function lintModule(scope: ModuleScope, diagnostics: Diagnostic[]): void {
+  const referenced = namesReferenced(scope.module.ast.items.filter((item) => item.kind !== "Use"));
   for (const [name, { via }] of scope.imported) {
-    if (scope.used.has(name)) continue;
+    if (scope.used.has(name) || referenced.has(name)) continue;
     const span = "kind" in via ? via.span : via;
     diagnostics.push(
-      diagnostic("V7001", span, `'${name}' is imported but never used`, { help: "remove it from the `use` line" }),
+      diagnostic("V7001", span, `'${name}' is imported but never used`, {
+        help: "remove it from the `use` line",
+      }),
     );
   }
+}
+
+/** Every bare name and the head of every dotted path in a subtree of the AST. */
+function namesReferenced(node: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(node)) {
+    for (const item of node) namesReferenced(item, into);
+  } else if (node && typeof node === "object") {
+    const record = node as Record<string, unknown>;
+    if (record["kind"] === "Name") into.add(record["name"] as string);
+    for (const [key, value] of Object.entries(record)) if (key !== "span") namesReferenced(value, into);
+  }
+  return into;
 }
 
 export function lintPipeline(pipeline: ResolvedPipeline, diagnostics: Diagnostic[]): void {
@@ -78,16 +93,21 @@ function lintTrainTestOverlap(root: ResolvedBlock, diagnostics: Diagnostic[]): v
 function lintUntrainedAdapters(root: ResolvedBlock, diagnostics: Diagnostic[]): void {
   let trains = false;
   walk(root, (b) => {
-    if (b.name === "train" || b.name === "finetune") trains = true;
+    if (b.name === "train" || b.name === "finetune" || b.name === "fit") trains = true;
   });
   if (trains) return;
   walk(root, (b) => {
     for (const adapter of b.adapters) {
       const name = adapter.value.kind === "call" ? adapter.value.callee : "adapter";
       diagnostics.push(
-        diagnostic("V7007", adapter.span, `'${name}' adds trainable parameters, but no train block uses them`, {
-          help: "add a train block, or drop the adapter for a zero-shot pipeline",
-        }),
+        diagnostic(
+          "V7007",
+          adapter.span,
+          `'${name}' adds trainable parameters, but no train block uses them`,
+          {
+            help: "add a train block, or drop the adapter for a zero-shot pipeline",
+          },
+        ),
       );
     }
   });

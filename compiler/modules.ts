@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Span, SourceFile, UseDecl } from "../grammar/ast.ts";
+import type { SourceFile, Span, UseDecl } from "../grammar/ast.ts";
 import { parseSource } from "../grammar/parse.ts";
 import { type Diagnostic, diagnostic } from "./diagnostics.ts";
 import { didYouMean } from "./suggest.ts";
@@ -50,8 +50,24 @@ export function stdlibModuleNames(): string[] {
   }
 }
 
+// The stdlib does not change while a process runs: each file is parsed once, however many specs a
+// `vlmp lint` checks. Keyed by text as well, so an edited file is never served stale.
+const stdlibParses = new Map<string, { text: string; result: ReturnType<typeof parseSource> }>();
+
+function parseStdlib(text: string, displayPath: string): ReturnType<typeof parseSource> {
+  const cached = stdlibParses.get(displayPath);
+  if (cached?.text === text) return cached.result;
+  const result = parseSource(text, displayPath);
+  stdlibParses.set(displayPath, { text, result });
+  return result;
+}
+
 /** Loads `entryPath` (a file the user named) and all its imports. */
-export function loadProgram(entryPath: string, entryText?: string, preludeModules: readonly string[] = []): Program {
+export function loadProgram(
+  entryPath: string,
+  entryText?: string,
+  preludeModules: readonly string[] = [],
+): Program {
   const modules = new Map<string, Module>();
   const diagnostics: Diagnostic[] = [];
   const sources = new Map<string, string>();
@@ -59,7 +75,7 @@ export function loadProgram(entryPath: string, entryText?: string, preludeModule
   const parseFile = (absolute: string, text: string, isStdlib: boolean, name: string): Module => {
     const displayPath = displayPathOf(absolute);
     sources.set(displayPath, text);
-    const { ast, problems } = parseSource(text, displayPath);
+    const { ast, problems } = isStdlib ? parseStdlib(text, displayPath) : parseSource(text, displayPath);
     for (const problem of problems) diagnostics.push(syntaxDiagnostic(problem));
     const module: Module = {
       path: absolute,

@@ -2,7 +2,15 @@
 // parsed and checked exactly like the spec itself; every diagnostic points into the override's own text
 // (the `<command line>` pseudo-file or the YAML file at the value's line and column).
 
-import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
+import {
+  type Document,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Node as YamlNode,
+} from "yaml";
 import type { Expr, Identifier, Span } from "../grammar/ast.ts";
 import { parseSource } from "../grammar/parse.ts";
 import { LineMap } from "../grammar/positions.ts";
@@ -31,7 +39,11 @@ const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 export function parseCommandLineOverrides(args: readonly string[]): ParsedOverrides {
   const text = args.join(" ");
   const lines = new LineMap(COMMAND_LINE, text);
-  const result: ParsedOverrides = { overrides: [], diagnostics: [], sources: new Map([[COMMAND_LINE, text]]) };
+  const result: ParsedOverrides = {
+    overrides: [],
+    diagnostics: [],
+    sources: new Map([[COMMAND_LINE, text]]),
+  };
   let offset = 0;
   for (const arg of args) {
     const eq = arg.indexOf("=");
@@ -43,7 +55,14 @@ export function parseCommandLineOverrides(args: readonly string[]): ParsedOverri
         }),
       );
     } else {
-      const override = overrideFrom(key, offset, arg.slice(eq + 1), offset + eq + 1, lines, result.diagnostics);
+      const override = overrideFrom(
+        key,
+        offset,
+        arg.slice(eq + 1),
+        offset + eq + 1,
+        lines,
+        result.diagnostics,
+      );
       if (override) result.overrides.push(override);
     }
     offset += arg.length + 1;
@@ -63,7 +82,9 @@ export function parseOverrideFile(file: string, text: string): ParsedOverrides {
   const doc: Document = parseDocument(text, { lineCounter, keepSourceTokens: true });
   for (const error of doc.errors) {
     const [start, end] = error.pos;
-    result.diagnostics.push(diagnostic("V6003", lines.span(start, end), `not valid YAML: ${error.message.split("\n")[0]}`));
+    result.diagnostics.push(
+      diagnostic("V6003", lines.span(start, end), `not valid YAML: ${error.message.split("\n")[0]}`),
+    );
   }
   if (doc.errors.length > 0 || doc.contents === null) return result;
   const visit = (node: YamlNode, prefix: { name: string; start: number; end: number }[]) => {
@@ -71,7 +92,9 @@ export function parseOverrideFile(file: string, text: string): ParsedOverrides {
       for (const pair of node.items) {
         const key = pair.key;
         if (!isScalar(key) || typeof key.value !== "string" || !key.range) {
-          result.diagnostics.push(diagnostic("V6001", nodeSpan(key as YamlNode, lines), "override keys must be setting names"));
+          result.diagnostics.push(
+            diagnostic("V6001", nodeSpan(key as YamlNode, lines), "override keys must be setting names"),
+          );
           continue;
         }
         let start = key.range[0];
@@ -81,7 +104,9 @@ export function parseOverrideFile(file: string, text: string): ParsedOverrides {
           return segment;
         });
         if (!KEY_PATTERN.test(key.value)) {
-          result.diagnostics.push(diagnostic("V6001", nodeSpan(key, lines), `'${key.value}' is not a setting path`));
+          result.diagnostics.push(
+            diagnostic("V6001", nodeSpan(key, lines), `'${key.value}' is not a setting path`),
+          );
           continue;
         }
         if (pair.value) visit(pair.value as YamlNode, [...prefix, ...segments]);
@@ -95,7 +120,9 @@ export function parseOverrideFile(file: string, text: string): ParsedOverrides {
       return;
     }
     if (!node.range || prefix.length === 0) {
-      result.diagnostics.push(diagnostic("V6001", nodeSpan(node, lines), "the top level of an override file must be a mapping"));
+      result.diagnostics.push(
+        diagnostic("V6001", nodeSpan(node, lines), "the top level of an override file must be a mapping"),
+      );
       return;
     }
     const [start, end] = node.range;
@@ -147,7 +174,9 @@ function parseValue(
   const first = path[0]!;
   const fullSpan = lines.span(first.span.start.offset, valueOffset + valueText.length);
   if (valueText.trim() === "") {
-    diagnostics.push(diagnostic("V6001", fullSpan, `no value after '=' for '${path.map((p) => p.name).join(".")}'`));
+    diagnostics.push(
+      diagnostic("V6001", fullSpan, `no value after '=' for '${path.map((p) => p.name).join(".")}'`),
+    );
     return undefined;
   }
   const { ast, problems } = parseSource(`${WRAPPER_PREFIX}${valueText}\n}`, lines.file);

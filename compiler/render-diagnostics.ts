@@ -20,7 +20,15 @@ export function renderDiagnostic(d: Diagnostic, sources: SourceTexts, options: R
     paint(ANSI.bold, `${file}:${start.line}:${start.col}: `) +
     paint(ANSI.bold + severityColor, `${d.severity}[${d.code}]`) +
     paint(ANSI.bold, `: ${d.message}`);
-  const lines = [header, ...excerpt(d, sources, (t) => paint(severityColor, t), (t) => paint(ANSI.blue, t))];
+  const lines = [
+    header,
+    ...excerpt(
+      d,
+      sources,
+      (t) => paint(severityColor, t),
+      (t) => paint(ANSI.blue, t),
+    ),
+  ];
   for (const related of d.related ?? []) {
     lines.push(`  ${paint(ANSI.blue, "note")}: ${related.message} (${spanLocation(related.span)})`);
   }
@@ -81,7 +89,14 @@ export function diagnosticsToJson(diagnostics: readonly Diagnostic[]): object[] 
     ...(d.notes?.length ? { notes: d.notes } : {}),
     ...(d.help ? { help: d.help } : {}),
     ...(d.related?.length
-      ? { related: d.related.map((r) => ({ message: r.message, file: r.span.file, line: r.span.start.line, col: r.span.start.col })) }
+      ? {
+          related: d.related.map((r) => ({
+            message: r.message,
+            file: r.span.file,
+            line: r.span.start.line,
+            col: r.span.start.col,
+          })),
+        }
       : {}),
   }));
 }

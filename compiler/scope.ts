@@ -129,7 +129,10 @@ export class Scopes {
       if (!targetScope) continue;
       if (!decl.names) {
         const bound = decl.alias?.name ?? target.name;
-        scope.imported.set(bound, { def: { kind: "module", name: bound, module: target }, via: decl.alias ?? decl.module.span });
+        scope.imported.set(bound, {
+          def: { kind: "module", name: bound, module: target },
+          via: decl.alias ?? decl.module.span,
+        });
         continue;
       }
       for (const name of decl.names) {
@@ -138,7 +141,9 @@ export class Scopes {
           const help = didYouMean(name.name, targetScope.own.keys());
           this.diagnostics.push(
             diagnostic("V2003", name.span, `module '${target.name}' has no definition '${name.name}'`, {
-              ...(help ? { help } : { notes: [`it defines: ${[...targetScope.own.keys()].sort().join(", ")}`] }),
+              ...(help
+                ? { help }
+                : { notes: [`it defines: ${[...targetScope.own.keys()].sort().join(", ")}`] }),
             }),
           );
           continue;

@@ -9,7 +9,12 @@ export type SiteResolution = { ok: true } | { ok: false; failedAt: number; candi
 
 type ModelDef = Definition & { kind: "model" };
 
-export function resolveSite(model: ModelDef, path: readonly string[], scopes: Scopes, depth = 0): SiteResolution {
+export function resolveSite(
+  model: ModelDef,
+  path: readonly string[],
+  scopes: Scopes,
+  depth = 0,
+): SiteResolution {
   if (depth > 32) return { ok: true };
   let current: ModelDef = model;
   for (let i = 0; i < path.length; i++) {
@@ -42,7 +47,10 @@ export function resolveSite(model: ModelDef, path: readonly string[], scopes: Sc
 
 function findMember(decl: ModelDecl, name: string) {
   for (const item of decl.items) {
-    if ((item.kind === "Submodule" || item.kind === "Site" || item.kind === "ParamDecl") && item.name.name === name) {
+    if (
+      (item.kind === "Submodule" || item.kind === "Site" || item.kind === "ParamDecl") &&
+      item.name.name === name
+    ) {
       return item;
     }
   }

@@ -68,7 +68,11 @@ export interface ShapeProblem {
  * Binds the symbols of a declared shape to an actual shape. Returns a description of the first
  * disagreement, or undefined when they unify. `bindings` carries symbols across the parameters of one call.
  */
-export function unifyTensorTypes(declared: TensorType, actual: TensorType, bindings: Map<string, Dim>): ShapeProblem | undefined {
+export function unifyTensorTypes(
+  declared: TensorType,
+  actual: TensorType,
+  bindings: Map<string, Dim>,
+): ShapeProblem | undefined {
   if (declared.dims.length !== actual.dims.length) {
     return {
       code: "V4001",
@@ -116,7 +120,8 @@ export function broadcastShapes(a: readonly Dim[], b: readonly Dim[]): Dim[] | s
     else if (y.kind === "size" && y.value === 1) out.push(x);
     else if (sameDim(x, y)) out.push(x);
     else if (compatibleDims(x, y)) out.push(x.kind === "size" ? x : y);
-    else return `cannot broadcast ${shapeToString(a)} with ${shapeToString(b)}: ${dimToString(x)} vs ${dimToString(y)}`;
+    else
+      return `cannot broadcast ${shapeToString(a)} with ${shapeToString(b)}: ${dimToString(x)} vs ${dimToString(y)}`;
   }
   return out;
 }

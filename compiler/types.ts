@@ -3,7 +3,10 @@
 import type { Expr, TypeExpr } from "../grammar/ast.ts";
 
 /** A tensor dimension: a known size, a symbol bound by first use (`N`), or a derived expression (`D / 4`). */
-export type Dim = { kind: "size"; value: number } | { kind: "symbol"; name: string } | { kind: "derived"; text: string };
+export type Dim =
+  | { kind: "size"; value: number }
+  | { kind: "symbol"; name: string }
+  | { kind: "derived"; text: string };
 
 export type Type =
   | { kind: "any" }
@@ -44,6 +47,13 @@ const PRIMITIVES: Record<string, Type> = {
 
 export const DTYPES = ["f32", "f16", "bf16", "i32", "u32", "bool"];
 
+/** Categories the compiler itself produces; with `<block>_ref`, they are never read as enum members in a union. */
+const COMPILER_CATEGORIES = new Set(["model", "adapter", "loss", "fn", "site", "sites", "range"]);
+
+function isCategoryName(name: string): boolean {
+  return COMPILER_CATEGORIES.has(name) || name.endsWith("_ref");
+}
+
 /** Names that are types in their own right; any other bare name in a type position is an enum symbol or a category. */
 export function isPrimitiveTypeName(name: string): boolean {
   return name in PRIMITIVES || name === "list" || name === "tensor";
@@ -58,9 +68,13 @@ export function typeFromAnnotation(type: TypeExpr, dimFromExpr: (e: Expr) => Dim
     case "TensorType":
       return { kind: "tensor", dtype: type.dtype?.name ?? "f32", dims: type.dims.map(dimFromExpr) };
     case "UnionType": {
-      const symbols = type.options.filter((o) => !isPrimitiveTypeName(o.name) && o.args.length === 0);
-      if (symbols.length === type.options.length) return { kind: "enum", options: symbols.map((o) => o.name) };
-      return { kind: "union", options: type.options.map((o) => typeFromAnnotation(o, dimFromExpr)) };
+      // Bare names that are neither types nor categories are the members of one enumeration.
+      const isSymbol = (o: (typeof type.options)[number]) =>
+        !isPrimitiveTypeName(o.name) && !isCategoryName(o.name) && o.args.length === 0;
+      const symbols = type.options.filter(isSymbol).map((o) => o.name);
+      const others = type.options.filter((o) => !isSymbol(o)).map((o) => typeFromAnnotation(o, dimFromExpr));
+      const options: Type[] = symbols.length > 0 ? [{ kind: "enum", options: symbols }, ...others] : others;
+      return options.length === 1 ? options[0]! : { kind: "union", options };
     }
     case "NamedType": {
       if (type.name === "list") {

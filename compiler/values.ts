@@ -50,7 +50,11 @@ export function valueToJson(value: Value): JsonValue {
     case "definition":
       return { $definition: value.name };
     case "apply":
-      return { $apply: value.fn, args: value.args.map(valueToJson), named: mapValues(value.named, valueToJson) };
+      return {
+        $apply: value.fn,
+        args: value.args.map(valueToJson),
+        named: mapValues(value.named, valueToJson),
+      };
     case "op":
       return { $op: value.op, operands: value.operands.map(valueToJson) };
     case "error":

@@ -10,7 +10,9 @@ if (!adapter) {
   process.exit(1);
 }
 const info = adapter.info;
-console.log(`WebGPU adapter: ${info.vendor} ${info.architecture} ${info.description}`.replace(/\s+/g, " ").trim());
+console.log(
+  `WebGPU adapter: ${info.vendor} ${info.architecture} ${info.description}`.replace(/\s+/g, " ").trim(),
+);
 const device = await adapter.requestDevice();
 device.destroy();
 // A process holding a Dawn device may not exit by itself.

@@ -29,7 +29,9 @@ export function runLint(args: string[], options: LintOptions): number {
     all.push(...result.diagnostics);
     for (const [file, text] of result.sources) sources.set(file, text);
   }
-  const unique = [...new Map(all.map((d) => [`${d.code}:${d.span.file}:${d.span.start.offset}:${d.message}`, d])).values()];
+  const unique = [
+    ...new Map(all.map((d) => [`${d.code}:${d.span.file}:${d.span.start.offset}:${d.message}`, d])).values(),
+  ];
   printDiagnostics(unique, sources, options);
   const code = exitCodeFor(unique, options);
   if (options.format === "text" && unique.length === 0) {

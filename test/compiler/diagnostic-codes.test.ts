@@ -10,7 +10,11 @@ describe("diagnostic codes", () => {
 
   it("are each reported somewhere in the compiler (no dead codes)", () => {
     const source = ["compiler", "bin", "bin/commands"]
-      .flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith(".ts")).map((f) => `${dir}/${f}`))
+      .flatMap((dir) =>
+        readdirSync(dir)
+          .filter((f) => f.endsWith(".ts"))
+          .map((f) => `${dir}/${f}`),
+      )
       .filter((f) => f !== "compiler/diagnostics.ts")
       .map((f) => readFileSync(f, "utf8"))
       .join("\n");

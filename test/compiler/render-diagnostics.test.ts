@@ -33,7 +33,16 @@ describe("diagnostic rendering", () => {
   it("gives machines the same facts as JSON", () => {
     const d = diagnostic("V5001", span, "'m' does not exist", { severity: "error" });
     expect(diagnosticsToJson([d])).toEqual([
-      { code: "V5001", severity: "error", message: "'m' does not exist", file: "p.vlmp", line: 2, col: 19, endLine: 2, endCol: 26 },
+      {
+        code: "V5001",
+        severity: "error",
+        message: "'m' does not exist",
+        file: "p.vlmp",
+        line: 2,
+        col: 19,
+        endLine: 2,
+        endCol: 26,
+      },
     ]);
   });
 

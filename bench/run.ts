@@ -1,0 +1,11 @@
+// `npm run bench`: every benchmark, one line each. Kernel benchmarks report ratios to the PyTorch
+// reference measured in the same run; compiler benchmarks report absolute times against their targets.
+
+import { benchLint } from "./lint-spec.ts";
+
+const lint = benchLint();
+if (lint.errors > 0)
+  throw new Error(`the generated spec has ${lint.errors} errors: the benchmark is invalid`);
+console.log(
+  `lint ${lint.lines}-line spec: ${lint.lintMs.toFixed(1)} ms (target < 50 ms) · compile to IR: ${lint.compileMs.toFixed(1)} ms`,
+);

@@ -72,8 +72,9 @@ export function parseCommandLineOverrides(args: readonly string[]): ParsedOverri
 
 /**
  * Parses a YAML overrides file: nested mappings or dotted keys name settings (`train: {epochs: 10}` or
- * `train.epochs: 10`), and each scalar's source text is a vlmp expression: `lr: 1e-4`,
- * `optimizer: sgd(lr: 0.1)`, `weights: "models/tiny"` (a quoted YAML string is a vlmp string).
+ * `train.epochs: 10`), and each value is a vlmp expression: `epochs: 10`, `every: epoch`,
+ * `weights: "models/tiny"` (double quotes: a vlmp string), `optimizer: 'sgd(lr: 0.1, momentum: 0.9)'`
+ * (single quotes: an expression that YAML would not take unquoted).
  */
 export function parseOverrideFile(file: string, text: string): ParsedOverrides {
   const lines = new LineMap(file, text);
@@ -127,7 +128,11 @@ export function parseOverrideFile(file: string, text: string): ParsedOverrides {
     }
     const [start, end] = node.range;
     const path = prefix.map((s) => identifier(s.name, lines.span(s.start, s.end)));
-    const override = parseValue(path, text.slice(start, end), start, lines, result.diagnostics);
+    // A double-quoted YAML string is a vlmp string (its source text, quotes included, is the same
+    // literal); a single-quoted one holds an expression YAML could not take plain (`'sgd(lr: 0.1)'`).
+    const singleQuoted = isScalar(node) && node.type === "QUOTE_SINGLE";
+    const valueText = singleQuoted ? String(node.value) : text.slice(start, end);
+    const override = parseValue(path, valueText, singleQuoted ? start + 1 : start, lines, result.diagnostics);
     if (override) result.overrides.push(override);
   };
   visit(doc.contents as YamlNode, []);

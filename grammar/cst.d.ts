@@ -493,91 +493,18 @@ export interface ExprCstNode extends CstNode {
 }
 
 export type ExprCstChildren = {
-  operands?: AndExprCstNode[];
+  operands?: OperandCstNode[];
   ops?: IToken[];
 };
 
-export interface AndExprCstNode extends CstNode {
-  name: "andExpr";
-  children: AndExprCstChildren;
+export interface OperandCstNode extends CstNode {
+  name: "operand";
+  children: OperandCstChildren;
 }
 
-export type AndExprCstChildren = {
-  operands?: NotExprCstNode[];
-  ops?: IToken[];
-};
-
-export interface NotExprCstNode extends CstNode {
-  name: "notExpr";
-  children: NotExprCstChildren;
-}
-
-export type NotExprCstChildren = {
-  Not?: IToken[];
-  operand?: NotExprCstNode[];
-  compareExpr?: CompareExprCstNode[];
-};
-
-export interface CompareExprCstNode extends CstNode {
-  name: "compareExpr";
-  children: CompareExprCstChildren;
-}
-
-export type CompareExprCstChildren = {
-  operands?: RangeExprCstNode[];
-  ops?: IToken[];
-};
-
-export interface RangeExprCstNode extends CstNode {
-  name: "rangeExpr";
-  children: RangeExprCstChildren;
-}
-
-export type RangeExprCstChildren = {
-  operands?: AddExprCstNode[];
-  ops?: IToken[];
-};
-
-export interface AddExprCstNode extends CstNode {
-  name: "addExpr";
-  children: AddExprCstChildren;
-}
-
-export type AddExprCstChildren = {
-  operands?: MulExprCstNode[];
-  ops?: IToken[];
-};
-
-export interface MulExprCstNode extends CstNode {
-  name: "mulExpr";
-  children: MulExprCstChildren;
-}
-
-export type MulExprCstChildren = {
-  operands?: UnaryExprCstNode[];
-  ops?: IToken[];
-};
-
-export interface UnaryExprCstNode extends CstNode {
-  name: "unaryExpr";
-  children: UnaryExprCstChildren;
-}
-
-export type UnaryExprCstChildren = {
-  Minus?: IToken[];
-  operand?: UnaryExprCstNode[];
-  powerExpr?: PowerExprCstNode[];
-};
-
-export interface PowerExprCstNode extends CstNode {
-  name: "powerExpr";
-  children: PowerExprCstChildren;
-}
-
-export type PowerExprCstChildren = {
-  base?: PostfixExprCstNode[];
-  StarStar?: IToken[];
-  exponent?: UnaryExprCstNode[];
+export type OperandCstChildren = {
+  prefixes?: IToken[];
+  postfixExpr?: PostfixExprCstNode[];
 };
 
 export interface PostfixExprCstNode extends CstNode {

@@ -22,16 +22,25 @@ export class LineMap {
     }
   }
 
+  /** The line of the last lookup: lookups mostly move forward a little, so try it first. */
+  private last = 0;
+
   position(offset: number): Position {
     const o = Math.max(0, Math.min(offset, this.text.length));
+    const starts = this.starts;
+    const guess = this.last;
+    if (starts[guess]! <= o && (guess + 1 >= starts.length || starts[guess + 1]! > o)) {
+      return { offset: o, line: guess + 1, col: o - starts[guess]! + 1 };
+    }
     let lo = 0;
-    let hi = this.starts.length - 1;
+    let hi = starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid]! <= o) lo = mid;
+      if (starts[mid]! <= o) lo = mid;
       else hi = mid - 1;
     }
-    return { offset: o, line: lo + 1, col: o - this.starts[lo]! + 1 };
+    this.last = lo;
+    return { offset: o, line: lo + 1, col: o - starts[lo]! + 1 };
   }
 
   /** The span of `[start, end)`. */

@@ -11,6 +11,28 @@ import { decodeString } from "./strings.ts";
 
 type Part = IToken | { span: A.Span } | undefined;
 
+/** Precedence levels of docs/language.md, lowest first (printer and parser agree on these). */
+export const PREC = { or: 1, and: 2, not: 3, compare: 4, range: 5, add: 6, mul: 7, neg: 8, pow: 9 } as const;
+
+const OP_PREC: Record<string, number> = {
+  or: PREC.or,
+  and: PREC.and,
+  "==": PREC.compare,
+  "!=": PREC.compare,
+  "<": PREC.compare,
+  "<=": PREC.compare,
+  ">": PREC.compare,
+  ">=": PREC.compare,
+  "..": PREC.range,
+  "+": PREC.add,
+  "-": PREC.add,
+  "*": PREC.mul,
+  "/": PREC.mul,
+  "%": PREC.mul,
+  "@": PREC.mul,
+  "**": PREC.pow,
+};
+
 function isToken(p: Part): p is IToken {
   return p !== undefined && "tokenType" in p;
 }
@@ -608,31 +630,100 @@ export class AstBuilder {
     return cst ? this.expr(cst, at) : this.errorExpr(at);
   }
 
-  /** Folds `operands` and `ops` left to right; `build` makes one node of a level. */
-  private fold<N extends CstNode>(
-    cst: CstNode,
-    operands: N[] | undefined,
-    ops: IToken[] | undefined,
-    at: number,
-    operand: (n: N, at: number) => A.Expr,
-    build: (op: IToken, left: A.Expr, right: A.Expr) => A.Expr,
-    chain?: string,
-  ): A.Expr {
-    const first = operands?.[0];
-    let left = first ? operand(first, at) : this.errorExpr(at);
-    const opList = ops ?? [];
-    for (let i = 0; i < opList.length; i++) {
-      const op = opList[i]!;
-      const next = operands?.[i + 1];
-      const right = next ? operand(next, this.after(at, op)) : this.errorExpr(this.after(at, left, op));
-      left = build(op, left, right);
-      if (i > 0 && chain) {
-        this.problem("non-associative", chain, this.cover(at, op));
-        left.recovered = true;
+  /**
+   * Applies precedence to the flat `operand (op operand)*` sequence the parser reads (precedence climbing).
+   * Levels, lowest first: or, and, not (prefix), comparisons, `..`, `+ -`, `* / % @`, unary `-`, `**`.
+   */
+  expr(cst: C.ExprCstNode, at = 0): A.Expr {
+    const operands = cst.children.operands ?? [];
+    const ops = cst.children.ops ?? [];
+    let k = 0; // next operand
+    let j = 0; // next operator
+    let prefix = 0; // next prefix operator of operand k
+    let pos = at;
+
+    const atom = (): A.Expr => {
+      const operand = operands[k];
+      k++;
+      prefix = 0;
+      if (!operand) return this.errorExpr(pos);
+      const p = operand.children.postfixExpr?.[0];
+      const e = p
+        ? this.postfixExpr(p, pos)
+        : this.errorExpr(this.after(pos, ...(operand.children.prefixes ?? [])));
+      if (operand.recoveredNode) e.recovered = true;
+      pos = this.after(pos, e);
+      return e;
+    };
+
+    const unary = (min: number): A.Expr => {
+      const pre = operands[k]?.children.prefixes?.[prefix];
+      if (!pre) return atom();
+      const first = prefix === 0;
+      prefix++;
+      pos = this.after(pos, pre);
+      if (pre.image === "not") {
+        // `not` binds more loosely than comparisons and arithmetic: it may only start an operand of
+        // `and`/`or` (or the whole expression), or follow another `not`.
+        const allowed = first
+          ? min <= PREC.not
+          : operands[k]?.children.prefixes?.[prefix - 2]?.image === "not";
+        const operand = climb(PREC.not + 1);
+        const node: A.UnaryExpr = { kind: "Unary", op: "not", operand, span: this.cover(pos, pre, operand) };
+        if (!allowed) {
+          this.problem(
+            "unexpected-token",
+            "'not' binds more loosely than the operator before it: add parentheses, as in `a == (not b)`",
+            this.cover(pos, pre),
+          );
+          node.recovered = true;
+        }
+        return node;
       }
+      const operand = climb(PREC.pow);
+      return { kind: "Unary", op: "-", operand, span: this.cover(pos, pre, operand) };
+    };
+
+    const climb = (min: number): A.Expr => {
+      let left = unary(min);
+      let previous: number | undefined;
+      while (j < ops.length) {
+        const op = ops[j]!;
+        const prec = OP_PREC[op.image] ?? PREC.add;
+        if (prec < min) break;
+        j++;
+        pos = this.after(pos, op);
+        const right = k < operands.length ? climb(prec === PREC.pow ? prec : prec + 1) : this.errorExpr(pos);
+        left =
+          op.image === ".."
+            ? { kind: "Range", start: left, end: right, span: this.cover(pos, left, op, right) }
+            : this.binary(op, left, right);
+        if ((prec === PREC.compare || prec === PREC.range) && previous === prec) {
+          this.problem(
+            "non-associative",
+            prec === PREC.compare
+              ? "comparisons do not chain: write `a < b and b < c`, or add parentheses"
+              : "ranges do not chain: add parentheses",
+            this.cover(pos, op),
+          );
+          left.recovered = true;
+        }
+        previous = prec;
+      }
+      return left;
+    };
+
+    let result = climb(0);
+    // Anything left over (possible only in a damaged CST) is kept as further operands of the last level.
+    while (k < operands.length || j < ops.length) {
+      const op = ops[j];
+      j++;
+      const right = climb(0);
+      result = op ? this.binary(op, result, right) : right;
+      result.recovered = true;
     }
-    if (cst.recoveredNode && opList.length) left.recovered = true;
-    return left;
+    if (cst.recoveredNode) result.recovered = true;
+    return result;
   }
 
   private binary(op: IToken, left: A.Expr, right: A.Expr): A.BinaryExpr {
@@ -643,120 +734,6 @@ export class AstBuilder {
       right,
       span: this.cover(left.span.start.offset, left, op, right),
     };
-  }
-
-  expr(cst: C.ExprCstNode, at = 0): A.Expr {
-    const c = cst.children;
-    return this.fold(
-      cst,
-      c.operands,
-      c.ops,
-      at,
-      (n, a) => this.andExpr(n, a),
-      (op, l, r) => this.binary(op, l, r),
-    );
-  }
-
-  private andExpr(cst: C.AndExprCstNode, at: number): A.Expr {
-    const c = cst.children;
-    return this.fold(
-      cst,
-      c.operands,
-      c.ops,
-      at,
-      (n, a) => this.notExpr(n, a),
-      (op, l, r) => this.binary(op, l, r),
-    );
-  }
-
-  private notExpr(cst: C.NotExprCstNode, at: number): A.Expr {
-    const c = cst.children;
-    if (c.Not) {
-      const kw = c.Not[0]!;
-      const operand = c.operand?.[0]
-        ? this.notExpr(c.operand[0], this.after(at, kw))
-        : this.errorExpr(this.after(at, kw));
-      const node: A.UnaryExpr = { kind: "Unary", op: "not", operand, span: this.cover(at, kw, operand) };
-      return this.mark(node, this.recovered(cst));
-    }
-    return c.compareExpr?.[0] ? this.compareExpr(c.compareExpr[0], at) : this.errorExpr(at);
-  }
-
-  private compareExpr(cst: C.CompareExprCstNode, at: number): A.Expr {
-    const c = cst.children;
-    return this.fold(
-      cst,
-      c.operands,
-      c.ops,
-      at,
-      (n, a) => this.rangeExpr(n, a),
-      (op, l, r) => this.binary(op, l, r),
-      "comparisons do not chain: write `a < b and b < c`, or add parentheses",
-    );
-  }
-
-  private rangeExpr(cst: C.RangeExprCstNode, at: number): A.Expr {
-    const c = cst.children;
-    return this.fold(
-      cst,
-      c.operands,
-      c.ops,
-      at,
-      (n, a) => this.addExpr(n, a),
-      (op, start, end): A.RangeExpr => ({
-        kind: "Range",
-        start,
-        end,
-        span: this.cover(start.span.start.offset, start, op, end),
-      }),
-      "ranges do not chain: add parentheses",
-    );
-  }
-
-  private addExpr(cst: C.AddExprCstNode, at: number): A.Expr {
-    const c = cst.children;
-    return this.fold(
-      cst,
-      c.operands,
-      c.ops,
-      at,
-      (n, a) => this.mulExpr(n, a),
-      (op, l, r) => this.binary(op, l, r),
-    );
-  }
-
-  private mulExpr(cst: C.MulExprCstNode, at: number): A.Expr {
-    const c = cst.children;
-    return this.fold(
-      cst,
-      c.operands,
-      c.ops,
-      at,
-      (n, a) => this.unaryExpr(n, a),
-      (op, l, r) => this.binary(op, l, r),
-    );
-  }
-
-  private unaryExpr(cst: C.UnaryExprCstNode, at: number): A.Expr {
-    const c = cst.children;
-    if (c.Minus) {
-      const op = c.Minus[0]!;
-      const operand = c.operand?.[0]
-        ? this.unaryExpr(c.operand[0], this.after(at, op))
-        : this.errorExpr(this.after(at, op));
-      const node: A.UnaryExpr = { kind: "Unary", op: "-", operand, span: this.cover(at, op, operand) };
-      return this.mark(node, this.recovered(cst));
-    }
-    const p = c.powerExpr?.[0];
-    if (!p) return this.errorExpr(at);
-    const pc = p.children;
-    const base = pc.base?.[0] ? this.postfixExpr(pc.base[0], at) : this.errorExpr(at);
-    if (!pc.StarStar) return base;
-    const op = pc.StarStar[0]!;
-    const exponent = pc.exponent?.[0]
-      ? this.unaryExpr(pc.exponent[0], this.after(at, op))
-      : this.errorExpr(this.after(at, base, op));
-    return this.mark(this.binary(op, base, exponent), this.recovered(p));
   }
 
   private postfixExpr(cst: C.PostfixExprCstNode, at: number): A.Expr {

@@ -6,6 +6,10 @@ import { createToken, Lexer, type TokenType } from "chevrotain";
 /** Anything that may name a named-argument key, a record key, a parameter, an attribute or a member. */
 export const KeyName = createToken({ name: "KeyName", pattern: Lexer.NA, label: "name" });
 
+/** Every binary operator, and the two prefix operators (`-` is both). */
+export const BinaryOp = createToken({ name: "BinaryOp", pattern: Lexer.NA, label: "an operator" });
+export const PrefixOp = createToken({ name: "PrefixOp", pattern: Lexer.NA, label: "'-' or 'not'" });
+
 export const Identifier = createToken({
   name: "Identifier",
   pattern: /[A-Za-z_][A-Za-z0-9_]*/,
@@ -50,13 +54,13 @@ export const KEYWORDS = [
 
 export type Keyword = (typeof KEYWORDS)[number];
 
-function keyword(word: Keyword): TokenType {
+function keyword(word: Keyword, categories: TokenType[] = []): TokenType {
   const name = word[0]!.toUpperCase() + word.slice(1);
   return createToken({
     name,
     pattern: new RegExp(word),
     longer_alt: Identifier,
-    categories: [KeyName],
+    categories: [KeyName, ...categories],
     label: `'${word}'`,
   });
 }
@@ -88,9 +92,9 @@ export const Frozen = keyword("frozen");
 export const True = keyword("true");
 export const False = keyword("false");
 export const None = keyword("none");
-export const And = keyword("and");
-export const Or = keyword("or");
-export const Not = keyword("not");
+export const And = keyword("and", [BinaryOp]);
+export const Or = keyword("or", [BinaryOp]);
+export const Not = keyword("not", [PrefixOp]);
 export const New = keyword("new");
 
 export const keywordTokens: readonly TokenType[] = [
@@ -185,9 +189,24 @@ function punct(name: string, text: string, categories: TokenType[] = []): TokenT
 }
 
 // Operator categories: the parser consumes a category, the AST keeps the token's text.
-export const CompareOp = createToken({ name: "CompareOp", pattern: Lexer.NA, label: "comparison" });
-export const AddOp = createToken({ name: "AddOp", pattern: Lexer.NA, label: "'+' or '-'" });
-export const MulOp = createToken({ name: "MulOp", pattern: Lexer.NA, label: "'*', '/', '%' or '@'" });
+export const CompareOp = createToken({
+  name: "CompareOp",
+  pattern: Lexer.NA,
+  label: "comparison",
+  categories: [BinaryOp],
+});
+export const AddOp = createToken({
+  name: "AddOp",
+  pattern: Lexer.NA,
+  label: "'+' or '-'",
+  categories: [BinaryOp],
+});
+export const MulOp = createToken({
+  name: "MulOp",
+  pattern: Lexer.NA,
+  label: "'*', '/', '%' or '@'",
+  categories: [BinaryOp],
+});
 
 export const LBrace = punct("LBrace", "{");
 export const RBrace = punct("RBrace", "}");
@@ -198,7 +217,7 @@ export const RBracket = punct("RBracket", "]");
 export const Comma = punct("Comma", ",");
 export const Colon = punct("Colon", ":");
 export const Ellipsis = punct("Ellipsis", "...");
-export const DotDot = punct("DotDot", "..");
+export const DotDot = punct("DotDot", "..", [BinaryOp]);
 export const Dot = punct("Dot", ".");
 export const Arrow = punct("Arrow", "->");
 export const EqEq = punct("EqEq", "==", [CompareOp]);
@@ -209,13 +228,13 @@ export const Less = punct("Less", "<", [CompareOp]);
 export const Greater = punct("Greater", ">", [CompareOp]);
 export const Equals = punct("Equals", "=");
 export const Pipe = punct("Pipe", "|");
-export const StarStar = punct("StarStar", "**");
+export const StarStar = punct("StarStar", "**", [BinaryOp]);
 export const Star = punct("Star", "*", [MulOp]);
 export const Slash = punct("Slash", "/", [MulOp]);
 export const Percent = punct("Percent", "%", [MulOp]);
 export const AtSign = punct("AtSign", "@", [MulOp]);
 export const Plus = punct("Plus", "+", [AddOp]);
-export const Minus = punct("Minus", "-", [AddOp]);
+export const Minus = punct("Minus", "-", [AddOp, BinaryOp, PrefixOp]);
 
 /** Every token type, in lexing priority order (longer punctuation before its prefixes). */
 export const allTokens: TokenType[] = [
@@ -263,6 +282,8 @@ export const allTokens: TokenType[] = [
   CompareOp,
   AddOp,
   MulOp,
+  BinaryOp,
+  PrefixOp,
 ];
 
 /**

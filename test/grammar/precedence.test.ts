@@ -61,3 +61,18 @@ describe("non-associative operators", () => {
     });
   }
 });
+
+describe("`not` only where the grammar allows it", () => {
+  for (const text of ["a == not b", "- not a", "a + not b", "a ** not b"]) {
+    it(`${text} is a problem`, () => {
+      const { problems } = parseSource(`fn f() {\n  return ${text}\n}`, "p.vlmp");
+      expect(problems.map((p) => p.reason)).toEqual(["unexpected-token"]);
+      expect(problems[0]!.found ?? problems[0]!.message).toMatch(/not/);
+    });
+  }
+  for (const text of ["not not a", "not -a", "a and not b", "a or not b and not c"]) {
+    it(`${text} is fine`, () => {
+      expect(parseSource(`fn f() {\n  return ${text}\n}`, "p.vlmp").problems).toEqual([]);
+    });
+  }
+});

@@ -1,0 +1,67 @@
+// Typed errors of the lowering from the Pipeline IR's tensor expressions to graphs. Every error names
+// the definition being lowered and the expression at fault (rendered back to .vlmp text), and, for
+// definitions inlined into others, the chain of calls that led there.
+
+export const LOWERING_ERROR_CODES = {
+  /** A construct the lowering does not handle yet (model forwards, adapter hooks, bool-mask indexing). */
+  unsupported: "VLMP3101",
+  /** Operands whose shapes or dtypes do not fit (after binding dimensions to sizes). */
+  shape: "VLMP3102",
+  /** A value of the wrong kind where a constant or a tensor was needed (`axis: x` with x a tensor). */
+  type: "VLMP3103",
+  /** A name bound nowhere: not a parameter, a `let`, a dimension, an enum member, a definition or a builtin. */
+  name: "VLMP3104",
+  /** A dimension symbol with no size: neither bound by an argument's shape nor given by the caller. */
+  dims: "VLMP3105",
+  /** A call with missing, extra or unknown arguments. */
+  arguments: "VLMP3106",
+} as const;
+export type LoweringErrorKind = keyof typeof LOWERING_ERROR_CODES;
+
+export class LoweringError extends Error {
+  readonly code: string;
+
+  constructor(
+    readonly kind: LoweringErrorKind,
+    /** The qualified name of the definition being lowered (`losses.ueo`). */
+    readonly definition: string,
+    /** The expression at fault, as .vlmp text; empty when the error concerns the whole definition. */
+    readonly expression: string,
+    readonly reason: string,
+    /** Outer definitions that inlined this one, innermost first: `losses.clap4clip at \`mc_ce(...)\``. */
+    readonly callers: readonly string[] = [],
+  ) {
+    const where = expression ? ` at \`${expression}\`` : "";
+    const via = callers.map((c) => `\n  inlined from ${c}`).join("");
+    super(`lowering '${definition}'${where}: ${reason}${via}`);
+    this.name = "LoweringError";
+    this.code = LOWERING_ERROR_CODES[kind];
+  }
+
+  /** The same error, seen through one more inlined call. */
+  via(caller: string): LoweringError {
+    return new LoweringError(this.kind, this.definition, this.expression, this.reason, [
+      ...this.callers,
+      caller,
+    ]);
+  }
+}
+
+/**
+ * What the helpers (operators, builtins, indexing) throw: a kind and a reason, without knowing which
+ * definition or expression they serve. The evaluator turns it into a LoweringError at the innermost
+ * expression being lowered.
+ */
+export class LowerFault extends Error {
+  constructor(
+    readonly kind: LoweringErrorKind,
+    readonly reason: string,
+  ) {
+    super(reason);
+    this.name = "LowerFault";
+  }
+}
+
+export function fault(kind: LoweringErrorKind, reason: string): never {
+  throw new LowerFault(kind, reason);
+}

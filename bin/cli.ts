@@ -48,7 +48,16 @@ function buildProgram(): Command {
     .description("compile a spec and print the fully resolved Pipeline IR")
     .argument("<file>", "the .vlmp file")
     .argument("[overrides...]", "key.path=value overrides")
-    .addOption(new Option("--emit <what>", "what to print").choices(["ir"]).default("ir"))
+    .addOption(
+      new Option("--emit <what>", "what to print: the Pipeline IR, or the objective's tensor graph")
+        .choices(["ir", "graph"])
+        .default("ir"),
+    )
+    .option("--dims <sizes>", "--emit graph: sizes of shape symbols, e.g. N=64,C=10")
+    .option(
+      "--loss <block>",
+      "--emit graph: the block whose objective to lower, e.g. train or calibrate.train",
+    )
     .addOption(new Option("--format <format>", "output format").choices(["json", "yaml"]).default("json"))
     .option("--hash", "print only the IR's content hash (the run identity)")
     .option("--pipeline <name>", "which pipeline of the file (default: the first)")
@@ -56,6 +65,11 @@ function buildProgram(): Command {
     .option("--strict", "missing data and weight paths are errors")
     .option("--deny-warnings", "exit 1 when there are warnings")
     .action(async (file: string, overrides: string[], options) => {
+      if (options.emit === "graph") {
+        const { runEmitGraph } = await import("./commands/emit-graph.ts");
+        process.exitCode = runEmitGraph(file, overrides, options);
+        return;
+      }
       const { runCompile } = await import("./commands/compile.ts");
       process.exitCode = runCompile(file, overrides, options);
     });

@@ -104,7 +104,7 @@ function numberSetting(c: BuiltinCall, name: string, fallback: number): number {
 
 function shapeSetting(c: BuiltinCall, name = "shape"): number[] {
   const v = c.named.get(name);
-  if (!v || v.kind !== "list") return fault("type", `${c.name}: ${name} must be a list of sizes`);
+  if (v?.kind !== "list") return fault("type", `${c.name}: ${name} must be a list of sizes`);
   return v.items.map((d) => {
     const n = intOf(c, `${name} entries`, d);
     if (n < -1) fault("shape", `${c.name}: bad size ${n}`);
@@ -372,7 +372,7 @@ export const BUILTIN_LOWERINGS: Readonly<Record<string, BuiltinLowering>> = {
   permute: (c) => {
     const x = tensorArg(c, 0);
     const axes = c.named.get("axes");
-    if (!axes || axes.kind !== "list") return fault("type", "permute: axes must be a list of axes");
+    if (axes?.kind !== "list") return fault("type", "permute: axes must be a list of axes");
     const perm = axes.items.map((a) => normalizeAxis(intOf(c, "axes", a), x.shape.length, "permute"));
     return tensorValue(c.b.permute(x, perm));
   },

@@ -7,8 +7,8 @@ import { type Diagnostic, diagnostic } from "./diagnostics.ts";
 import type { TypeTable } from "./ir-expr.ts";
 import type { Module } from "./modules.ts";
 import type { Scopes } from "./scope.ts";
-import { shapeToString, symbolicDim } from "./tensor-types.ts";
-import { ANY, type Type, typeFromAnnotation } from "./types.ts";
+import { shapeToString, symbolicDim, unifyTensorTypes } from "./tensor-types.ts";
+import { ANY, displayType, isAssignable, type Type, typeFromAnnotation } from "./types.ts";
 
 export function checkDefinitions(
   module: Module,
@@ -42,6 +42,24 @@ function checkFunction(decl: FunctionDecl, checker: FunctionChecker, diagnostics
       }),
     );
     return;
+  }
+  if (decl.returns && returned.kind !== "any") {
+    const declared = typeFromAnnotation(decl.returns, symbolicDim);
+    const problem =
+      declared.kind === "tensor" && returned.kind === "tensor"
+        ? unifyTensorTypes(declared, returned, new Map())
+        : isAssignable(returned, declared)
+          ? undefined
+          : { code: "V3001" as const, message: `found ${displayType(returned)}` };
+    if (problem) {
+      diagnostics.push(
+        diagnostic(
+          problem.code,
+          decl.returns.span,
+          `${decl.keyword} '${decl.name.name}' is declared to return ${displayType(declared)}: ${problem.message}`,
+        ),
+      );
+    }
   }
   if (decl.keyword === "loss" && returned.kind === "tensor" && returned.dims.length > 0) {
     diagnostics.push(

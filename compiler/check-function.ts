@@ -2,11 +2,12 @@
 // and shapes inferred symbolically, before anything runs.
 
 import type { CallExpr, Expr, IndexExpr, Param, Span, Stmt } from "../grammar/ast.ts";
+import { matchArguments } from "./arguments.ts";
 import { BUILTINS, type BuiltinArgs, type Constant, matmulType } from "./builtins.ts";
 import { type Code, type Diagnostic, diagnostic } from "./diagnostics.ts";
 import type { TypeTable } from "./ir-expr.ts";
 import type { Module } from "./modules.ts";
-import type { Scopes } from "./scope.ts";
+import { type Definition, describeDefinition, type Scopes } from "./scope.ts";
 import { didYouMean } from "./suggest.ts";
 import {
   broadcastShapes,
@@ -348,18 +349,25 @@ export class FunctionChecker {
       for (const arg of call.args) this.infer(arg.value);
       return ANY;
     }
-    if (calleeName && calleeName in BUILTINS && !this.scopes.lookup(this.module, calleeName)) {
+    // In tensor bodies the builtins win over the prelude's host functions (`linear` the layer, not the warm-up).
+    if (calleeName && calleeName in BUILTINS && !this.scopes.lookupExplicit(this.module, calleeName)) {
       return this.inferBuiltin(calleeName, call);
     }
     const path = calleePath(call.callee);
     const def = path ? this.resolve(path, call.callee) : undefined;
     const argTypes = call.args.map((a) => ({ arg: a, ...this.infer(a.value) }));
-    if (!def) return ANY;
+    if (!def || def.kind === "module" || def.kind === "block" || def.kind === "pipeline") return ANY;
+    const matched = matchArguments(
+      call,
+      def.decl.params,
+      `${describeDefinition(def)} '${def.name}'`,
+      this.diagnostics,
+    );
     if (def.kind !== "function") return ANY;
     const bindings = new Map<string, Dim>();
-    def.decl.params.forEach((param, i) => {
-      const arg =
-        argTypes.find((a) => a.arg.name?.name === param.name.name) ?? argTypes.filter((a) => !a.arg.name)[i];
+    def.decl.params.forEach((param) => {
+      const given = matched.given.get(param.name.name);
+      const arg = given ? argTypes.find((a) => a.arg === given) : undefined;
       if (!arg || !param.type) return;
       const declared = typeFromAnnotation(param.type, symbolicDim);
       if (declared.kind === "tensor" && arg.type.kind === "tensor") {
@@ -397,9 +405,15 @@ export class FunctionChecker {
     }
     for (const member of rest) {
       if (def?.kind !== "module") return undefined;
-      def = this.scopes.member(def, member);
+      const moduleDef: Definition & { kind: "module" } = def;
+      def = this.scopes.member(moduleDef, member);
       if (!def) {
-        this.report("V2006", callee.span, `'${path.join(".")}' is not defined`);
+        const own = this.scopes.scopeOf(moduleDef.module).own;
+        const help = didYouMean(member, own.keys());
+        const span = callee.kind === "Member" ? callee.property.span : callee.span;
+        this.report("V2006", span, `module '${moduleDef.module.name}' has no definition '${member}'`, {
+          ...(help ? { help } : {}),
+        });
         return undefined;
       }
     }

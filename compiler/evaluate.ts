@@ -2,16 +2,25 @@
 // argument types and ranges on the way. Nothing here runs: calls become call values for the runtime.
 
 import type { Argument, CallExpr, Expr, Param, Span } from "../grammar/ast.ts";
+import { matchArguments } from "./arguments.ts";
 import { BUILTINS, type BuiltinArgs, type Constant } from "./builtins.ts";
 import { type Diagnostic, diagnostic } from "./diagnostics.ts";
 import type { Module } from "./modules.ts";
 import { type Definition, describeDefinition, qualifiedName, type Scopes } from "./scope.ts";
 import type { SiteResolution } from "./sites.ts";
 import { didYouMean } from "./suggest.ts";
-import { broadcastShapes, SCALAR, symbolicDim, tensor, unifyTensorTypes } from "./tensor-types.ts";
+import {
+  broadcastShapes,
+  SCALAR,
+  shapeToString,
+  symbolicDim,
+  tensor,
+  unifyTensorTypes,
+} from "./tensor-types.ts";
 import {
   ANY,
   BOOL,
+  displayType,
   enumOptions,
   INT,
   isAssignable,
@@ -67,16 +76,34 @@ export class Evaluator {
         this.report(
           "V3011",
           expr.span,
-          `expected a ${expected.name}, but '${name}' is a ${typeToString(result.type)}`,
+          `expected ${withArticle(expected.name)}, but '${name}' is ${withArticle(typeToString(result.type))}`,
         );
       } else {
         this.report(
           "V3001",
           expr.span,
-          `expected ${typeToString(expected)}, found ${typeToString(result.type)}`,
+          `expected ${displayType(expected)}, found ${displayType(result.type)}`,
         );
       }
       return ERROR;
+    }
+    if (expected.kind === "tensor" && result.type.kind === "tensor" && result.value.kind !== "error") {
+      if (expected.dims.length === 0 && result.type.dims.length > 0) {
+        this.report(
+          "V4006",
+          expr.span,
+          `expected a scalar, found a tensor of shape ${shapeToString(result.type.dims)}`,
+          {
+            help: "reduce it, e.g. mean(...) or sum(...), or call a loss",
+          },
+        );
+        return ERROR;
+      }
+      const problem = unifyTensorTypes(expected, result.type, new Map());
+      if (problem) {
+        this.report(problem.code, expr.span, problem.message);
+        return ERROR;
+      }
     }
     if (expected.kind === "path" && result.value.kind === "string") {
       this.paths.push({ value: result.value.value, span: expr.span, module });
@@ -251,15 +278,17 @@ export class Evaluator {
       }
       return { value: { kind: "ref", path: path.join(".") }, type: { kind: "category", name: "sites" } };
     }
-    const def = this.resolveDefinition(expr, path, module);
+    const expectsOption = options.length > 0 && rest.length === 0;
+    const def = this.resolveDefinition(expr, path, module, expectsOption, env.names());
     if (!def) {
-      if (options.length > 0 && rest.length === 0) {
+      if (expectsOption) {
+        const help = didYouMean(head!, options);
         this.report(
           "V3009",
           expr.span,
           `'${head}' is not one of ${options.map((o) => `'${o}'`).join(", ")}`,
           {
-            ...(didYouMean(head!, options) ? { help: didYouMean(head!, options)! } : {}),
+            ...(help ? { help } : {}),
           },
         );
       }
@@ -270,12 +299,18 @@ export class Evaluator {
   }
 
   /** Resolves `name` or `module.name`; reports unknown names with a suggestion. */
-  resolveDefinition(expr: Expr, path: string[], module: Module, quiet = false): Definition | undefined {
+  resolveDefinition(
+    expr: Expr,
+    path: string[],
+    module: Module,
+    quiet = false,
+    localNames: string[] = [],
+  ): Definition | undefined {
     const [head, ...rest] = path;
     let def = this.scopes.lookup(module, head!);
     if (!def) {
       if (!quiet) {
-        const help = didYouMean(head!, [...this.scopes.visibleNames(module)]);
+        const help = didYouMean(head!, [...localNames, ...this.scopes.visibleNames(module)]);
         this.report("V2001", spanOfHead(expr), `unknown name '${head}'`, {
           ...(help ? { help } : { help: "is a `use` missing? stdlib names need `use module.name`" }),
         });
@@ -315,7 +350,15 @@ export class Evaluator {
     if (path.length === 1 && path[0]! in BUILTINS && !this.scopes.lookup(module, path[0]!)) {
       return this.evaluateBuiltin(path[0]!, expr, module, env);
     }
-    const def = this.resolveDefinition(expr.callee, path, module);
+    if (env.lookup(path)) {
+      this.report(
+        "V3007",
+        expr.callee.span,
+        `'${path.join(".")}' is a value, not a function: it cannot be called`,
+      );
+      return ERROR;
+    }
+    const def = this.resolveDefinition(expr.callee, path, module, false, env.names());
     if (!def) {
       for (const arg of expr.args) this.evaluate(arg.value, module, env);
       return ERROR;
@@ -408,60 +451,14 @@ export class Evaluator {
   ): { values: Record<string, Value>; types: Record<string, Type> } | undefined {
     const values: Record<string, Value> = {};
     const types: Record<string, Type> = {};
-    const given = new Map<string, Argument>();
-    let sawNamed = false;
-    let positional = 0;
-    let ok = true;
-    for (const arg of call.args) {
-      if (arg.name) {
-        sawNamed = true;
-        const param = params.find((p) => p.name.name === arg.name!.name);
-        if (!param) {
-          const help = didYouMean(
-            arg.name.name,
-            params.map((p) => p.name.name),
-          );
-          this.report(
-            "V3002",
-            arg.name.span,
-            `${describeDefinition(def)} '${def.name}' has no setting '${arg.name.name}'`,
-            {
-              ...(help
-                ? { help }
-                : { notes: [`its settings: ${params.map((p) => p.name.name).join(", ") || "none"}`] }),
-            },
-          );
-          ok = false;
-          continue;
-        }
-        if (given.has(param.name.name)) {
-          this.report("V3004", arg.name.span, `'${param.name.name}' is given twice`);
-          ok = false;
-          continue;
-        }
-        given.set(param.name.name, arg);
-      } else {
-        // The parser already reported a positional argument after a named one (V1008).
-        if (sawNamed) {
-          ok = false;
-          continue;
-        }
-        const param = params[positional++];
-        if (!param) {
-          this.report(
-            "V3008",
-            arg.span,
-            `${describeDefinition(def)} '${def.name}' takes ${params.length} argument${params.length === 1 ? "" : "s"}`,
-            {
-              notes: [`its settings: ${params.map((p) => p.name.name).join(", ") || "none"}`],
-            },
-          );
-          ok = false;
-          continue;
-        }
-        given.set(param.name.name, arg);
-      }
-    }
+    const matched = matchArguments(
+      call,
+      params,
+      `${describeDefinition(def)} '${def.name}'`,
+      this.diagnostics,
+    );
+    const given = matched.given;
+    let ok = matched.ok;
     for (const param of params) {
       const declared = this.paramType(param);
       const arg = given.get(param.name.name);
@@ -477,18 +474,7 @@ export class Evaluator {
         const result = this.evaluate(param.default, def.module, NO_REFS, declared);
         values[param.name.name] = result.value;
         types[param.name.name] = result.type;
-        continue;
       }
-      this.report(
-        "V3003",
-        call.callee.span,
-        `${describeDefinition(def)} '${def.name}' needs '${param.name.name}'`,
-        {
-          related: [{ span: param.span, message: `'${param.name.name}' is declared here without a default` }],
-          help: `add ${param.name.name}: ${param.type ? typeHint(this.paramType(param)) : "…"}`,
-        },
-      );
-      ok = false;
     }
     return ok ? { values, types } : undefined;
   }
@@ -547,6 +533,11 @@ export class Evaluator {
   private report(code: Parameters<typeof diagnostic>[0], span: Span, message: string, options = {}): void {
     this.diagnostics.push(diagnostic(code, span, message, options));
   }
+}
+
+/** "a model", "an adapter", "an optimizer". */
+function withArticle(word: string): string {
+  return `${/^[aeiou]/i.test(word) ? "an" : "a"} ${word}`;
 }
 
 function constantOfValue(value: Value): Constant {

@@ -91,6 +91,12 @@ export class Scopes {
     return this.prelude.get(name);
   }
 
+  /** A name the module defines or imports itself (not the prelude): such names shadow builtins in tensor bodies. */
+  lookupExplicit(module: Module, name: string): Definition | undefined {
+    const scope = this.scopeOf(module);
+    return scope.own.get(name) ?? scope.imported.get(name)?.def;
+  }
+
   /** Every name visible from `module`, for "did you mean". */
   visibleNames(module: Module): string[] {
     const scope = this.scopeOf(module);

@@ -74,9 +74,10 @@ export function unifyTensorTypes(
   bindings: Map<string, Dim>,
 ): ShapeProblem | undefined {
   if (declared.dims.length !== actual.dims.length) {
+    const dims = (n: number) => `${n} dimension${n === 1 ? "" : "s"}`;
     return {
       code: "V4001",
-      message: `expected ${declared.dims.length} dimensions ${shapeToString(declared.dims)}, found ${actual.dims.length} ${shapeToString(actual.dims)}`,
+      message: `expected ${dims(declared.dims.length)} ${shapeToString(declared.dims)}, found ${dims(actual.dims.length)} ${shapeToString(actual.dims)}`,
     };
   }
   for (let i = 0; i < declared.dims.length; i++) {
@@ -89,7 +90,7 @@ export function unifyTensorTypes(
       } else if (!compatibleDims(bound, got)) {
         return {
           code: "V4005",
-          message: `'${want.name}' is ${dimToString(bound)} from an earlier argument but ${dimToString(got)} here`,
+          message: `'${want.name}' stands for ${dimToString(bound)} already, but is ${dimToString(got)} here (dimension ${i} of ${shapeToString(actual.dims)})`,
         };
       }
     } else if (want.kind === "size" && !compatibleDims(want, got)) {

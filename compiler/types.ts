@@ -115,6 +115,13 @@ export function typeToString(type: Type): string {
   }
 }
 
+/** A type for messages: as written in annotations, but `scalar` for a 0-d f32 tensor. */
+export function displayType(type: Type): string {
+  if (type.kind === "tensor" && type.dims.length === 0 && type.dtype === "f32") return "scalar";
+  if (type.kind === "union") return type.options.map(displayType).join(" | ");
+  return typeToString(type);
+}
+
 /** Whether a value of type `actual` may stand where `expected` is declared (tensor shapes are checked apart). */
 export function isAssignable(actual: Type, expected: Type): boolean {
   if (expected.kind === "any" || actual.kind === "any") return true;
@@ -122,7 +129,12 @@ export function isAssignable(actual: Type, expected: Type): boolean {
   if (actual.kind === "union") return actual.options.every((o) => isAssignable(o, expected));
   switch (expected.kind) {
     case "number":
-      return actual.kind === "number" || actual.kind === "int";
+      // A 0-d tensor computed in a body is a number.
+      return (
+        actual.kind === "number" ||
+        actual.kind === "int" ||
+        (actual.kind === "tensor" && actual.dims.length === 0)
+      );
     case "path":
       return actual.kind === "path" || actual.kind === "string";
     case "string":

@@ -690,7 +690,7 @@ const settings: Case[] = [
         severity: E,
         span: "16:9-16:14",
         text: "sgd()",
-        message: ["adapter", "'optim.sgd' is a optimizer"],
+        message: ["adapter", "'optim.sgd' is an optimizer"],
       },
     ],
   },
@@ -796,7 +796,13 @@ const shapes: Case[] = [
     source:
       "fn square(x: [N, N]) -> [N, N] {\n  return x\n}\n\nfn crop(a: [4, 5]) -> [4, 4] {\n  return square(a)\n}\n",
     expect: [
-      { code: "V4005", severity: E, span: "6:17-6:18", text: "a", message: ["'N' is 4", "but 5 here"] },
+      {
+        code: "V4005",
+        severity: E,
+        span: "6:17-6:18",
+        text: "a",
+        message: ["'N' stands for 4 already", "but is 5 here"],
+      },
     ],
   },
   {
@@ -817,7 +823,13 @@ const shapes: Case[] = [
     name: "shape mismatch: a let annotation",
     source: "fn f(x: [N, C]) -> [N, C] {\n  let y: [N] = x\n  return x + 0 * y[:, new]\n}\n",
     expect: [
-      { code: "V4001", severity: E, span: "2:16-2:17", text: "x", message: ["[N]", "found 2 [N, C]"] },
+      {
+        code: "V4001",
+        severity: E,
+        span: "2:16-2:17",
+        text: "x",
+        message: ["[N]", "found 2 dimensions [N, C]"],
+      },
     ],
   },
   {

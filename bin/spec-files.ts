@@ -34,3 +34,15 @@ export function splitOverrides(args: readonly string[]): { files: string[]; over
   for (const arg of args) (arg.includes("=") ? overrides : files).push(arg);
   return { files, overrides };
 }
+
+/** The one spec file a command such as `compile` takes. */
+export function singleSpecFile(arg: string): string {
+  let stats: ReturnType<typeof statSync>;
+  try {
+    stats = statSync(arg);
+  } catch {
+    throw new UsageError(`no such file: ${arg}`);
+  }
+  if (stats.isDirectory()) throw new UsageError(`${arg} is a folder: name one .vlmp file`);
+  return arg;
+}

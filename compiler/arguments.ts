@@ -4,6 +4,8 @@
 import type { Argument, CallExpr, Param } from "../grammar/ast.ts";
 import { type Diagnostic, diagnostic } from "./diagnostics.ts";
 import { didYouMean } from "./suggest.ts";
+import { symbolicDim } from "./tensor-types.ts";
+import { type Type, typeFromAnnotation, typeToString } from "./types.ts";
 
 export interface MatchedArguments {
   /** The argument given for each parameter, by parameter name. */
@@ -68,9 +70,28 @@ export function matchArguments(
     diagnostics.push(
       diagnostic("V3003", call.callee.span, `${what} needs '${param.name.name}'`, {
         related: [{ span: param.span, message: `'${param.name.name}' is declared here without a default` }],
-        help: `add ${param.name.name}: …`,
+        help: `add ${param.name.name}: ${param.type ? typeHint(typeFromAnnotation(param.type, symbolicDim)) : "…"}`,
       }),
     );
   }
   return { given, missing, ok: ok && missing.length === 0 };
+}
+
+/** An example value of a type, for "add x: …" hints. */
+function typeHint(type: Type): string {
+  switch (type.kind) {
+    case "int":
+      return "1";
+    case "number":
+      return "0.1";
+    case "string":
+    case "path":
+      return '"..."';
+    case "bool":
+      return "true";
+    case "enum":
+      return type.options[0] ?? "…";
+    default:
+      return typeToString(type);
+  }
 }

@@ -22,7 +22,7 @@ import { resolveSite } from "./sites.ts";
 import { didYouMean } from "./suggest.ts";
 import { substitute, symbolicDim, unifyTensorTypes } from "./tensor-types.ts";
 import { ANY, type Dim, type Type, typeFromAnnotation } from "./types.ts";
-import type { Value } from "./values.ts";
+import { type Value, valuesEqual } from "./values.ts";
 
 /** A pipeline item together with the module it was written in (inherited items keep their own module). */
 interface SourcedItem {
@@ -30,6 +30,8 @@ interface SourcedItem {
   module: Module;
   /** Items of a block merged across the inheritance chain. */
   children?: SourcedItem[];
+  /** Written as a `key=value` override rather than in a spec. */
+  fromOverride?: boolean;
 }
 
 export interface ResolvedSetting {
@@ -75,17 +77,30 @@ export function checkPipeline(
     diagnostics.push(diagnostic("V9001", decl.name.span, "the stdlib declares no `block pipeline` schema"));
     return undefined;
   }
-  const reportSame = (child: SourcedItem, parent: SourcedItem) => {
-    const origin =
-      parent.module === child.module && parent.item.span.file === child.item.span.file
-        ? ""
-        : ` (from ${parent.item.span.file}:${parent.item.span.start.line})`;
-    diagnostics.push(
-      diagnostic("V7003", child.item.span, "this sets the value the setting already has", {
-        related: [{ span: parent.item.span, message: `already set to the same value here${origin}` }],
-        help: "remove the line; it changes nothing",
-      }),
-    );
+  const reportSame: MergeReporter = {
+    sameValue: (child, parent) => {
+      diagnostics.push(
+        diagnostic("V7003", child.item.span, "this sets the value the setting already has", {
+          related: [{ span: parent.item.span, message: "already set to the same value here" }],
+          help: "remove the line; it changes nothing",
+        }),
+      );
+    },
+    twice: (second, first) => {
+      const { item } = second;
+      const what =
+        item.kind === "Attribute"
+          ? `'${item.name.name}' is set twice`
+          : item.kind === "Block"
+            ? `block '${item.name.name}${item.label ? ` ${item.label.name}` : ""}' appears twice`
+            : "the same adapter is attached twice";
+      diagnostics.push(
+        diagnostic("V3004", item.kind === "Adapt" ? item.span : item.name.span, what, {
+          related: [{ span: first.item.span, message: "first here" }],
+          help: item.kind === "Block" ? "merge the two blocks into one" : "keep one of them",
+        }),
+      );
+    },
   };
   let items = mergeChain(chain, reportSame);
   for (const override of overrides) {
@@ -154,11 +169,15 @@ function inheritanceChain(
  * blocks with the same name and label merge recursively, and an `adapt` of an adapter the parent
  * already adapts replaces it (others are added).
  */
-type SameValueReporter = (child: SourcedItem, parent: SourcedItem) => void;
+/** Reports an item that repeats the value it replaces, and an item written twice in one place. */
+interface MergeReporter {
+  sameValue(child: SourcedItem, parent: SourcedItem): void;
+  twice(second: SourcedItem, first: SourcedItem): void;
+}
 
 function mergeChain(
   chain: { decl: PipelineDecl; module: Module }[],
-  reportSame: SameValueReporter,
+  reportSame: MergeReporter,
 ): SourcedItem[] {
   let merged: SourcedItem[] = [];
   for (const { decl, module } of [...chain].reverse()) {
@@ -190,13 +209,16 @@ function itemKey(item: PipelineItem): string {
   }
 }
 
-function mergeItems(
-  parent: SourcedItem[],
-  child: SourcedItem[],
-  reportSame: SameValueReporter,
-): SourcedItem[] {
+function mergeItems(parent: SourcedItem[], child: SourcedItem[], reportSame: MergeReporter): SourcedItem[] {
   const out = [...parent];
+  const inThisLayer = new Map<string, SourcedItem>();
   for (const c of child) {
+    const twice = inThisLayer.get(itemKey(c.item));
+    if (twice) {
+      reportSame.twice(c, twice);
+      continue;
+    }
+    inThisLayer.set(itemKey(c.item), c);
     const index = out.findIndex((p) => itemKey(p.item) === itemKey(c.item));
     if (index < 0) {
       out.push(c);
@@ -208,12 +230,13 @@ function mergeItems(
       c.item.kind === "Attribute" &&
       sameExpression(p.item.value, c.item.value)
     ) {
-      reportSame(c, p);
+      reportSame.sameValue(c, p);
     }
+    // Only an override that adds a setting can be checked against the declared default.
     out[index] =
       p.children && c.children
         ? { item: c.item, module: c.module, children: mergeItems(p.children, c.children, reportSame) }
-        : c;
+        : { ...c, fromOverride: false };
   }
   return out;
 }
@@ -252,19 +275,23 @@ function overrideItem(
         ...schema.decl.settings.map((p) => p.name.name),
         ...schema.decl.contains.map((c) => c.name),
       ];
-      const help = didYouMean(segment.name, candidates);
       const where = schema.name === "pipeline" ? "a pipeline" : `block '${schema.name}'`;
+      if (child && isLast) {
+        diagnostics.push(
+          diagnostic("V6002", segment.span, `'${segment.name}' is a block, not a setting`, {
+            help: `name one of its settings: ${segment.name}.${child.decl.settings[0]?.name.name ?? "setting"}=…`,
+          }),
+        );
+        return undefined;
+      }
+      const help = didYouMean(segment.name, candidates);
+      const message = setting
+        ? `'${segment.name}' is a setting, not a block`
+        : `${where} has no setting or block '${segment.name}'`;
       diagnostics.push(
-        diagnostic(
-          "V6002",
-          segment.span,
-          setting
-            ? `'${segment.name}' is a setting, not a block`
-            : `${where} has no setting or block '${segment.name}'`,
-          {
-            ...(help ? { help } : { notes: [`settings and blocks here: ${candidates.join(", ")}`] }),
-          },
-        ),
+        diagnostic("V6002", segment.span, message, {
+          ...(help ? { help } : { notes: [`settings and blocks here: ${candidates.join(", ")}`] }),
+        }),
       );
       return undefined;
     }
@@ -291,6 +318,7 @@ function overrideItem(
   let item: SourcedItem = {
     item: { kind: "Attribute", name, value: override.value, span: override.span },
     module,
+    fromOverride: true,
   };
   for (const block of blocks.reverse()) {
     const node: Block = {
@@ -347,7 +375,16 @@ class BlockChecker {
       if (item.recovered) continue;
       switch (item.kind) {
         case "Attribute":
-          this.checkAttribute(item, module, settings, block, seen, env, schema);
+          this.checkAttribute(
+            item,
+            module,
+            settings,
+            block,
+            seen,
+            env,
+            schema,
+            sourcedItem.fromOverride === true,
+          );
           break;
         case "Block":
           this.checkNestedBlock(item, sourcedItem.children ?? [], schema, [...outer, block], block);
@@ -384,6 +421,7 @@ class BlockChecker {
     seen: Map<string, Span>,
     env: RefEnv,
     schema: Schema,
+    fromOverride: boolean,
   ): void {
     const name = item.name.name;
     const param = settings.get(name);
@@ -413,6 +451,15 @@ class BlockChecker {
     const result = this.evaluator.evaluate(item.value, module, env, declared);
     if (result.value.kind !== "error")
       this.evaluator.checkRange(param, result.value, item.value.span, schema.module);
+    if (fromOverride && param.default && result.value.kind !== "error") {
+      const fallback = this.evaluator.evaluate(param.default, schema.module, env, declared).value;
+      if (valuesEqual(fallback, result.value)) {
+        this.report("V7003", item.value.span, `this sets '${name}' to its default`, {
+          related: [{ span: param.span, message: "the default is declared here" }],
+          help: "drop the override; it changes nothing",
+        });
+      }
+    }
     // An enum setting keeps its declared type, so that comparisons read the other side as one of its options.
     const type = result.type.kind === "enum" ? declared : result.type;
     block.settings.set(name, { value: result.value, type, span: item.value.span, module, param });

@@ -47,6 +47,10 @@ export function compileFile(path: string, options: CompileOptions): CompileResul
   const types: TypeTable = new WeakMap();
   const entry = program.entry;
 
+  // A file with syntax errors is not checked further: its recovered AST would only add cascades.
+  if (entry.hasSyntaxErrors) {
+    return { diagnostics: sortDiagnostics(dedupe(diagnostics)), sources };
+  }
   checkDefinitions(entry, scopes, diagnostics, types);
 
   const pipelines = entry.ast.items.filter((i): i is PipelineDecl => i.kind === "Pipeline" && !i.recovered);

@@ -59,6 +59,21 @@ export const CODES = {
   V4008: { severity: "error", title: "missing return" },
   V4009: { severity: "error", title: "tensor expected" },
 
+  V4101: { severity: "error", title: "lowering: construct not supported yet" },
+  V4102: { severity: "error", title: "lowering: shapes or dtypes do not fit" },
+  V4103: { severity: "error", title: "lowering: a constant was needed" },
+  V4104: { severity: "error", title: "lowering: name bound nowhere" },
+  V4105: { severity: "error", title: "lowering: dimension without a size" },
+  V4106: { severity: "error", title: "lowering: wrong arguments" },
+
+  V4201: { severity: "error", title: "graph: operand shapes rejected by the op" },
+  V4202: { severity: "error", title: "graph: operand dtypes rejected by the op" },
+  V4203: { severity: "error", title: "graph: bad op attributes" },
+  V4204: { severity: "error", title: "graph: wrong number of operands" },
+  V4205: { severity: "error", title: "graph: invariant broken" },
+  V4206: { severity: "error", title: "graph: malformed JSON form" },
+  V4207: { severity: "error", title: "graph: gradient of a non-scalar or non-float value" },
+
   V5001: { severity: "warning", title: "path does not exist" },
 
   V6001: { severity: "error", title: "malformed override" },

@@ -1,7 +1,7 @@
 // Evaluates the expressions of a pipeline's settings into compile-time values, checking names, calls,
 // argument types and ranges on the way. Nothing here runs: calls become call values for the runtime.
 
-import type { Argument, CallExpr, Expr, Param, Span } from "../grammar/ast.ts";
+import type { CallExpr, Expr, Param, Span } from "../grammar/ast.ts";
 import { matchArguments } from "./arguments.ts";
 import { BUILTINS, type BuiltinArgs, type Constant } from "./builtins.ts";
 import { type Diagnostic, diagnostic } from "./diagnostics.ts";
@@ -378,7 +378,7 @@ export class Evaluator {
       args: args.values,
     };
     if (def.kind === "function") {
-      const type = this.functionResultType(def, args.types, expr.span);
+      const type = this.functionResultType(def, args.types, args.spans);
       return { value, type };
     }
     const type = def.kind === "extern" ? externResultType(def) : definitionType(def);
@@ -448,9 +448,10 @@ export class Evaluator {
     def: Definition,
     module: Module,
     env: RefEnv,
-  ): { values: Record<string, Value>; types: Record<string, Type> } | undefined {
+  ): { values: Record<string, Value>; types: Record<string, Type>; spans: Record<string, Span> } | undefined {
     const values: Record<string, Value> = {};
     const types: Record<string, Type> = {};
+    const spans: Record<string, Span> = {};
     const matched = matchArguments(
       call,
       params,
@@ -463,6 +464,7 @@ export class Evaluator {
       const declared = this.paramType(param);
       const arg = given.get(param.name.name);
       if (arg) {
+        spans[param.name.name] = arg.value.span;
         const result = this.evaluate(arg.value, module, env, declared);
         values[param.name.name] = result.value;
         types[param.name.name] = result.type;
@@ -476,7 +478,7 @@ export class Evaluator {
         types[param.name.name] = result.type;
       }
     }
-    return ok ? { values, types } : undefined;
+    return ok ? { values, types, spans } : undefined;
   }
 
   /** A parameter's declared type; a `none` default makes it optional (`source = none`). */
@@ -510,7 +512,7 @@ export class Evaluator {
   private functionResultType(
     def: Definition & { kind: "function" },
     argTypes: Record<string, Type>,
-    span: Span,
+    argSpans: Record<string, Span>,
   ): Type {
     const bindings = new Map();
     for (const param of def.decl.params) {
@@ -521,7 +523,7 @@ export class Evaluator {
         if (problem)
           this.report(
             problem.code,
-            span,
+            argSpans[param.name.name]!,
             `argument '${param.name.name}' of '${def.name}': ${problem.message}`,
           );
       }
@@ -616,22 +618,4 @@ function definitionType(def: Definition): Type {
 function externResultType(def: Definition & { kind: "extern" }): Type {
   if (def.decl.returns) return typeFromAnnotation(def.decl.returns, symbolicDim);
   return { kind: "category", name: def.decl.category.name };
-}
-
-function typeHint(type: Type): string {
-  switch (type.kind) {
-    case "int":
-      return "1";
-    case "number":
-      return "0.1";
-    case "string":
-    case "path":
-      return '"..."';
-    case "bool":
-      return "true";
-    case "enum":
-      return type.options[0] ?? "…";
-    default:
-      return typeToString(type);
-  }
 }

@@ -83,9 +83,8 @@ export function parseOverrideFile(file: string, text: string): ParsedOverrides {
   const doc: Document = parseDocument(text, { lineCounter, keepSourceTokens: true });
   for (const error of doc.errors) {
     const [start, end] = error.pos;
-    result.diagnostics.push(
-      diagnostic("V6003", lines.span(start, end), `not valid YAML: ${error.message.split("\n")[0]}`),
-    );
+    const summary = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    result.diagnostics.push(diagnostic("V6003", lines.span(start, end), `not valid YAML: ${summary}`));
   }
   if (doc.errors.length > 0 || doc.contents === null) return result;
   const visit = (node: YamlNode, prefix: { name: string; start: number; end: number }[]) => {
@@ -177,17 +176,29 @@ function parseValue(
   diagnostics: Diagnostic[],
 ): Override | undefined {
   const first = path[0]!;
+  const last = path[path.length - 1]!;
   const fullSpan = lines.span(first.span.start.offset, valueOffset + valueText.length);
   if (valueText.trim() === "") {
     diagnostics.push(
-      diagnostic("V6001", fullSpan, `no value after '=' for '${path.map((p) => p.name).join(".")}'`),
+      diagnostic("V6001", last.span, `no value given for '${path.map((p) => p.name).join(".")}'`),
     );
     return undefined;
   }
   const { ast, problems } = parseSource(`${WRAPPER_PREFIX}${valueText}\n}`, lines.file);
   const shift = valueOffset - WRAPPER_PREFIX.length;
+  const valueEnd = WRAPPER_PREFIX.length + valueText.length;
   for (const problem of problems) {
-    diagnostics.push(syntaxDiagnostic({ ...problem, span: shiftSpan(problem.span, shift, lines) }));
+    // What the parser met after the value is the hidden wrapper, not the user's text.
+    const pastEnd = problem.span.start.offset >= valueEnd;
+    diagnostics.push(
+      syntaxDiagnostic({
+        ...problem,
+        ...(pastEnd ? { message: "the value ends before the expression is complete", expected: [] } : {}),
+        span: pastEnd
+          ? lines.span(valueOffset + valueText.length, valueOffset + valueText.length)
+          : shiftSpan(problem.span, shift, lines),
+      }),
+    );
   }
   if (problems.length > 0) return undefined;
   const pipeline = ast.items[0];

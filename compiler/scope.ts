@@ -128,6 +128,34 @@ export class Scopes {
     return { module, own, imported: new Map(), used: new Set() };
   }
 
+  /** A name imported twice, or imported over a definition of the file, is reported once, at the second. */
+  private reportDuplicateImport(scope: ModuleScope, name: string, at: { span: Span }): boolean {
+    const previous = scope.imported.get(name);
+    const own = scope.own.get(name);
+    if (!previous && !own) return false;
+    const first = previous
+      ? "kind" in previous.via
+        ? previous.via.span
+        : previous.via
+      : nameSpan(own!.kind === "module" ? undefined : own!.decl);
+    this.diagnostics.push(
+      diagnostic(
+        "V2005",
+        at.span,
+        previous ? `'${name}' is imported twice` : `'${name}' is imported but this file also defines it`,
+        {
+          ...(first
+            ? { related: [{ span: first, message: previous ? "first imported here" : "defined here" }] }
+            : {}),
+          help: previous
+            ? "remove one of the `use` lines"
+            : "import it under another name with `as`, or rename the definition",
+        },
+      ),
+    );
+    return true;
+  }
+
   private bindImports(scope: ModuleScope): void {
     for (const { decl, target } of scope.module.imports) {
       if (!target) continue;
@@ -135,6 +163,7 @@ export class Scopes {
       if (!targetScope) continue;
       if (!decl.names) {
         const bound = decl.alias?.name ?? target.name;
+        if (this.reportDuplicateImport(scope, bound, decl.alias ?? decl.module)) continue;
         scope.imported.set(bound, {
           def: { kind: "module", name: bound, module: target },
           via: decl.alias ?? decl.module.span,
@@ -154,6 +183,7 @@ export class Scopes {
           );
           continue;
         }
+        if (this.reportDuplicateImport(scope, name.name, name)) continue;
         scope.imported.set(name.name, { def, via: name });
       }
     }
@@ -179,6 +209,9 @@ function definitionOf(item: TopLevel, module: Module): Definition | undefined {
   }
 }
 
-function nameSpan(item: TopLevel): Span {
+function nameSpan(item: TopLevel): Span;
+function nameSpan(item: TopLevel | undefined): Span | undefined;
+function nameSpan(item: TopLevel | undefined): Span | undefined {
+  if (!item) return undefined;
   return "name" in item ? item.name.span : item.span;
 }

@@ -3,6 +3,7 @@
 import { stringify } from "yaml";
 import { compileFile } from "../../compiler/compile.ts";
 import { exitCodeFor, printDiagnostics } from "../report.ts";
+import { singleSpecFile } from "../spec-files.ts";
 import { gatherOverrides } from "./overrides.ts";
 
 export interface CompileCommandOptions {
@@ -17,7 +18,7 @@ export interface CompileCommandOptions {
 
 export function runCompile(file: string, overrideArgs: string[], options: CompileCommandOptions): number {
   const gathered = gatherOverrides(options.setFile, overrideArgs);
-  const result = compileFile(file, {
+  const result = compileFile(singleSpecFile(file), {
     mode: "compile",
     strict: options.strict ?? false,
     ...(options.pipeline ? { pipeline: options.pipeline } : {}),

@@ -1,28 +1,29 @@
-// Typed errors of the graph layer. Codes sit in the 3xxx range (shapes and graph) of the
-// project's diagnostics; each carries the source span of the node at fault when one is known.
+// Typed errors of the graph layer. Codes are the V42xx entries of the project's diagnostics table
+// (compiler/diagnostics.ts); each error carries the source span of the node at fault when one is known.
 
+import type { Code } from "../diagnostics.ts";
 import type { SourceSpan } from "./graph.ts";
 
 export const GRAPH_ERROR_CODES = {
   /** Operands whose shapes the op's rule rejects (broadcasting, contraction, axes). */
-  shape: "VLMP3001",
+  shape: "V4201",
   /** Operands whose dtypes the op rejects. */
-  dtype: "VLMP3002",
+  dtype: "V4202",
   /** Attributes missing, of the wrong kind or out of range. */
-  attrs: "VLMP3003",
+  attrs: "V4203",
   /** Wrong number of operands. */
-  arity: "VLMP3004",
+  arity: "V4204",
   /** A graph that breaks an invariant (SSA order, unknown value, stale shape). */
-  invalid: "VLMP3005",
+  invalid: "V4205",
   /** Serialized graph that does not match the JSON form. */
-  json: "VLMP3006",
+  json: "V4206",
   /** Gradient requested of a non-scalar or non-float value. */
-  autodiff: "VLMP3007",
-} as const;
+  autodiff: "V4207",
+} as const satisfies Record<string, Code>;
 export type GraphErrorKind = keyof typeof GRAPH_ERROR_CODES;
 
 export class GraphError extends Error {
-  readonly code: string;
+  readonly code: Code;
 
   constructor(
     readonly kind: GraphErrorKind,

@@ -2,24 +2,27 @@
 // the definition being lowered and the expression at fault (rendered back to .vlmp text), and, for
 // definitions inlined into others, the chain of calls that led there.
 
+import type { Code } from "../diagnostics.ts";
+
+// Codes are the V41xx entries of the project's diagnostics table (compiler/diagnostics.ts).
 export const LOWERING_ERROR_CODES = {
   /** A construct the lowering does not handle yet (model forwards, adapter hooks, bool-mask indexing). */
-  unsupported: "VLMP3101",
+  unsupported: "V4101",
   /** Operands whose shapes or dtypes do not fit (after binding dimensions to sizes). */
-  shape: "VLMP3102",
+  shape: "V4102",
   /** A value of the wrong kind where a constant or a tensor was needed (`axis: x` with x a tensor). */
-  type: "VLMP3103",
+  type: "V4103",
   /** A name bound nowhere: not a parameter, a `let`, a dimension, an enum member, a definition or a builtin. */
-  name: "VLMP3104",
+  name: "V4104",
   /** A dimension symbol with no size: neither bound by an argument's shape nor given by the caller. */
-  dims: "VLMP3105",
+  dims: "V4105",
   /** A call with missing, extra or unknown arguments. */
-  arguments: "VLMP3106",
-} as const;
+  arguments: "V4106",
+} as const satisfies Record<string, Code>;
 export type LoweringErrorKind = keyof typeof LOWERING_ERROR_CODES;
 
 export class LoweringError extends Error {
-  readonly code: string;
+  readonly code: Code;
 
   constructor(
     readonly kind: LoweringErrorKind,

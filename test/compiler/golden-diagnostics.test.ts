@@ -923,8 +923,8 @@ const overrides: Case[] = [
       {
         code: "V6001",
         severity: E,
-        span: "1:16-1:29",
-        text: "train.epochs=",
+        span: "1:22-1:28",
+        text: "epochs",
         message: ["no value", "'train.epochs'"],
         file: CL,
       },
@@ -1277,6 +1277,187 @@ const lint: Case[] = [
   },
 ];
 
+// Mistakes an earlier version of the checker let through or reported badly; each stays fixed.
+const regressions: Case[] = [
+  {
+    name: "a fn returns a shape other than the one it declares",
+    source: "fn f(x: [N, C]) -> [N] {\n  return x\n}\n",
+    expect: [
+      {
+        code: "V4001",
+        severity: E,
+        span: "1:20-1:23",
+        text: "[N]",
+        message: ["declared to return [N]", "found 2 dimensions [N, C]"],
+      },
+    ],
+  },
+  {
+    name: "calls of a user fn inside a body have their arguments checked",
+    source:
+      "fn double(x: [N]) -> [N] {\n  return 2 * x\n}\nfn g(x: [N]) -> [N] {\n  return double(x, x) + double(y: x)\n}\n",
+    expect: [
+      { code: "V3008", severity: E, span: "5:20-5:21", text: "x", message: ["fn 'double' takes 1 argument"] },
+      { code: "V3003", severity: E, span: "5:25-5:31", text: "double", message: ["fn 'double' needs 'x'"] },
+      {
+        code: "V3002",
+        severity: E,
+        span: "5:32-5:33",
+        text: "y",
+        message: ["no setting 'y'"],
+        help: "did you mean 'x'?",
+      },
+    ],
+  },
+  {
+    name: "a training objective that is not a scalar",
+    source: edit(FT, "objective = losses.ce(logits, labels)", "objective = logits"),
+    expect: [
+      {
+        code: "V7001",
+        severity: W,
+        span: "2:5-2:11",
+        text: "losses",
+        message: ["'losses' is imported but never used"],
+      },
+      {
+        code: "V4006",
+        severity: E,
+        span: "17:17-17:23",
+        text: "logits",
+        message: ["expected a scalar", "[N, C]"],
+      },
+    ],
+  },
+  {
+    name: "a block written twice in one pipeline",
+    source: edit(FT, "  evaluate test {", "  train {\n    epochs = 20\n  }\n  evaluate test {"),
+    expect: [
+      {
+        code: "V3004",
+        severity: E,
+        span: "22:3-22:8",
+        text: "train",
+        message: ["block 'train' appears twice"],
+        help: "merge",
+      },
+    ],
+  },
+  {
+    name: "the same module imported twice",
+    source: "use clip\nuse clip\nfn f(x: [N]) -> [N] {\n  return x\n}\n",
+    expect: [
+      {
+        code: "V7001",
+        severity: W,
+        span: "1:5-1:9",
+        text: "clip",
+        message: ["'clip' is imported but never used"],
+      },
+      { code: "V2005", severity: E, span: "2:5-2:9", text: "clip", message: ["'clip' is imported twice"] },
+    ],
+  },
+  {
+    name: "a misspelled enum member is reported once, with the options",
+    source: edit(
+      edit(FT, "epochs = 10", "epochs = 10\n    schedule = cosine(every: stpe)"),
+      "use optim.sgd",
+      "use optim.{sgd, cosine}",
+    ),
+    expect: [
+      {
+        code: "V3009",
+        severity: E,
+        span: "20:30-20:34",
+        text: "stpe",
+        message: ["'step', 'epoch'"],
+        help: "did you mean 'step'?",
+      },
+    ],
+  },
+  {
+    name: "a provided value called like a function",
+    source: edit(FT, "metrics = [accuracy()]", "metrics = [accuracy()]\n    output = logits(1)"),
+    expect: [
+      {
+        code: "V3007",
+        severity: E,
+        span: "24:14-24:20",
+        text: "logits",
+        message: ["'logits' is a value, not a function"],
+      },
+    ],
+  },
+  {
+    name: "test data that is the training data, unless declared transductive",
+    source: edit(FT, 'folder("data/office-home/Clipart"', 'folder("data/office-home/Art"'),
+    expect: [
+      {
+        code: "V7006",
+        severity: W,
+        span: "13:12-13:60",
+        text: 'folder("data/office-home/Art", classes: classes)',
+        message: ["test data is the training data"],
+        help: "transductive = true",
+      },
+    ],
+  },
+  {
+    name: "transductive = true silences the overlap warning",
+    source: edit(
+      edit(FT, 'folder("data/office-home/Clipart"', 'folder("data/office-home/Art"'),
+      "    classes = lines",
+      "    transductive = true\n    classes = lines",
+    ),
+    expect: [],
+  },
+  {
+    name: "an override that sets a setting to its declared default",
+    source: FT,
+    args: ["evaluate.test.batch=192"],
+    expect: [
+      {
+        code: "V7003",
+        severity: W,
+        span: "1:21-1:24",
+        text: "192",
+        message: ["'batch' to its default"],
+        file: COMMAND_LINE,
+      },
+    ],
+  },
+  {
+    name: "an override that names a block as if it were a setting",
+    source: FT,
+    args: ["train=3"],
+    expect: [
+      {
+        code: "V6002",
+        severity: E,
+        span: "1:1-1:6",
+        text: "train",
+        message: ["'train' is a block, not a setting"],
+        file: COMMAND_LINE,
+      },
+    ],
+  },
+  {
+    name: "an override value cut short points at its own end, not at hidden text",
+    source: FT,
+    args: ["train.epochs=(3"],
+    expect: [
+      {
+        code: "V1005",
+        severity: E,
+        span: "1:16-1:16",
+        text: "",
+        message: ["the value ends before the expression is complete"],
+        file: COMMAND_LINE,
+      },
+    ],
+  },
+];
+
 const groups: [string, Case[]][] = [
   ["syntax", syntax],
   ["names and imports", names],
@@ -1285,6 +1466,7 @@ const groups: [string, Case[]][] = [
   ["paths", paths],
   ["overrides", overrides],
   ["lint rules", lint],
+  ["regressions", regressions],
 ];
 
 interface Outcome {

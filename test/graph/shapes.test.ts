@@ -259,7 +259,7 @@ describe("builder errors", () => {
       expect(e).toBeInstanceOf(GraphError);
       const err = e as GraphError;
       expect(err.span).toEqual(span);
-      expect(err.code).toBe("VLMP3001");
+      expect(err.code).toBe("V4201");
       expect(err.message).toMatch(/^losses\.vlmp:12:5: cannot broadcast/);
     }
     const ok = b.withSpan(span, () => b.matmul(x, y));

@@ -166,7 +166,7 @@ describe("typed errors", () => {
       }
       return undefined;
     })();
-    expect(e?.code).toBe("VLMP3101");
+    expect(e?.code).toBe("V4101");
     expect(e?.message).toMatch(/adapter hooks and parameters are not lowered yet/);
   });
 

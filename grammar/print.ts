@@ -34,6 +34,38 @@ export function formatSource(ast: A.SourceFile): string {
   return new Printer(ast).file();
 }
 
+/** Marks where an item's trailing comment starts, until the comments of neighbouring lines are aligned. */
+const TRAILING = "\u0000";
+
+/** Code wider than this keeps its trailing comment two spaces after it, out of the aligned column. */
+const ALIGN_LIMIT = 90;
+
+/**
+ * Trailing comments on consecutive lines start in one column, two spaces after the widest code of the
+ * run (gofmt's rule), so that hand-aligned comments stay aligned and diffs stay small.
+ */
+function alignTrailingComments(lines: string[]): string[] {
+  const out = [...lines];
+  let i = 0;
+  while (i < out.length) {
+    if (!out[i]!.includes(TRAILING)) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < out.length && out[j]!.includes(TRAILING)) j++;
+    const widths = out.slice(i, j).map((line) => line.indexOf(TRAILING));
+    const column = Math.max(0, ...widths.filter((w) => w <= ALIGN_LIMIT));
+    for (let k = i; k < j; k++) {
+      const at = widths[k - i]!;
+      const pad = at <= ALIGN_LIMIT ? column - at + 2 : 2;
+      out[k] = out[k]!.replace(TRAILING, " ".repeat(pad));
+    }
+    i = j;
+  }
+  return out;
+}
+
 function hasRecovered(value: unknown): boolean {
   if (Array.isArray(value)) return value.some(hasRecovered);
   if (value === null || typeof value !== "object") return false;
@@ -123,7 +155,10 @@ class Printer {
 
   constructor(private readonly ast: A.SourceFile) {
     this.text = ast.text;
-    this.comments = [...ast.comments].sort((a, b) => a.span.start.offset - b.span.start.offset);
+    // Trailing whitespace inside a comment is not kept: the printed file has none anywhere.
+    this.comments = ast.comments
+      .map((c) => ({ ...c, text: c.text.trimEnd() }))
+      .sort((a, b) => a.span.start.offset - b.span.start.offset);
     this.used = this.comments.map(() => false);
   }
 
@@ -140,7 +175,8 @@ class Printer {
     // Anything left (possible only with spans that do not match the text) is kept at the end.
     for (let i = 0; i < this.comments.length; i++) if (!this.used[i]) lines.push(this.comments[i]!.text);
     while (lines.length && lines[lines.length - 1] === "") lines.pop();
-    return lines.length ? `${lines.join("\n")}\n` : "";
+    const aligned = alignTrailingComments(lines);
+    return aligned.length ? `${aligned.join("\n")}\n` : "";
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -234,7 +270,7 @@ class Printer {
       const t = this.trailing(stop);
       if (t !== undefined) {
         const c = this.take(t);
-        lines[lines.length - 1] += ` ${c.text}`;
+        lines[lines.length - 1] += `${TRAILING}${c.text}`;
         prev = c.span.end.offset;
       } else prev = stop;
       out.push(indent + lines[0], ...lines.slice(1));

@@ -56,12 +56,12 @@ describe("canonical layout", () => {
 describe("comments", () => {
   const text = `# file header
 
-use clip # trailing on use
+use clip  # trailing on use
 # before the pipeline
 pipeline p { # after the brace
   # leading in block
   x = f( # after the paren
-    a, # after a
+    a,  # after a
     # before b
     b,
     # at the end of the args
@@ -88,12 +88,12 @@ pipeline p { # after the brace
   it("places leading, trailing, inner and end-of-block comments", () => {
     expect(fmt(text)).toBe(`# file header
 
-use clip # trailing on use
+use clip  # trailing on use
 # before the pipeline
 pipeline p { # after the brace
   # leading in block
   x = f( # after the paren
-    a, # after a
+    a,  # after a
     # before b
     b,
     # at the end of the args
@@ -127,5 +127,20 @@ describe("refusal", () => {
     expect(fmt("")).toBe("");
     expect(fmt("\n\n")).toBe("");
     expect(fmt("# only\n")).toBe("# only\n");
+  });
+});
+
+describe("trailing comments", () => {
+  it("line up on consecutive lines, two spaces after the widest code, and lose trailing spaces", () => {
+    const text = "pipeline p {\n  seed = 1 # a   \n  precision = f32      # b\n\n  x = 2 # c\n}\n";
+    expect(fmt(text)).toBe(
+      "pipeline p {\n  seed = 1         # a\n  precision = f32  # b\n\n  x = 2  # c\n}\n",
+    );
+  });
+
+  it("leave a line whose code is too wide for the column out of the alignment", () => {
+    const wide = `x${"x".repeat(95)}`;
+    const text = `pipeline p {\n  a = 1 # a\n  ${wide} = 2 # b\n}\n`;
+    expect(fmt(text)).toBe(`pipeline p {\n  a = 1  # a\n  ${wide} = 2  # b\n}\n`);
   });
 });

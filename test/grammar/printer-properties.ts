@@ -30,7 +30,8 @@ export function checkFormat(text: string, file = "fmt.vlmp"): string | undefined
   if (!isDeepStrictEqual(meaningOf(again.ast), meaningOf(ast))) {
     throw new Error(`formatting changed the meaning\n--- before:\n${text}\n--- after:\n${once}`);
   }
-  const before = ast.comments.map((c) => c.text);
+  // Every comment survives, in order, with its text (trailing whitespace aside: the printer drops it).
+  const before = ast.comments.map((c) => c.text.trimEnd());
   const after = again.ast.comments.map((c) => c.text);
   if (!isDeepStrictEqual(before, after)) {
     throw new Error(

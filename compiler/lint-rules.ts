@@ -8,6 +8,8 @@ import type { Value } from "./values.ts";
 
 /** Imports nothing in the file refers to (anywhere: pipelines, definitions, defaults of declarations). */
 export function lintModule(scope: ModuleScope, diagnostics: Diagnostic[]): void {
+  const unusedSoFar = [...scope.imported.keys()].filter((name) => !scope.used.has(name));
+  if (unusedSoFar.length === 0) return;
   const referenced = namesReferenced(scope.module.ast.items.filter((item) => item.kind !== "Use"));
   for (const [name, { via }] of scope.imported) {
     if (scope.used.has(name) || referenced.has(name)) continue;
@@ -27,7 +29,7 @@ function namesReferenced(node: unknown, into = new Set<string>()): Set<string> {
   } else if (node && typeof node === "object") {
     const record = node as Record<string, unknown>;
     if (record["kind"] === "Name") into.add(record["name"] as string);
-    for (const [key, value] of Object.entries(record)) if (key !== "span") namesReferenced(value, into);
+    for (const key in record) if (key !== "span") namesReferenced(record[key], into);
   }
   return into;
 }

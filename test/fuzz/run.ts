@@ -1,8 +1,14 @@
-// `npm run fuzz`: the grammar's properties (test/grammar/fuzz-properties.ts) over 100,000 cases in all,
-// shared out by weight. Usage: tsx test/fuzz/run.ts [cases] [seed]
+// `npm run fuzz`: the grammar's properties (test/grammar/fuzz-properties.ts) and the whole front end's
+// (test/compiler/compile-properties.ts: mutations of every bundled spec through parse, check and lint)
+// over 100,000 cases in all, shared out by weight. Usage: tsx test/fuzz/run.ts [cases] [seed]
 
 import fc from "fast-check";
-import { properties, WEIGHTS } from "../grammar/fuzz-properties.ts";
+import { compileProperty } from "../compiler/compile-properties.ts";
+import { WEIGHTS as GRAMMAR_WEIGHTS, properties as grammarProperties } from "../grammar/fuzz-properties.ts";
+
+const properties = { ...grammarProperties, compileMutatedBundledSpec: compileProperty };
+// Checking a whole spec costs about 20 parses, hence its small share.
+const WEIGHTS: Record<string, number> = { ...GRAMMAR_WEIGHTS, compileMutatedBundledSpec: 0.3 };
 
 const total = Number(process.argv[2] ?? 100_000);
 const seed = process.argv[3] === undefined ? Date.now() % 2 ** 31 : Number(process.argv[3]);

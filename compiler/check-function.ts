@@ -5,6 +5,8 @@ import type { CallExpr, Expr, IndexExpr, Param, Span, Stmt } from "../grammar/as
 import { matchArguments } from "./arguments.ts";
 import { BUILTINS, type BuiltinArgs, type Constant, matmulType } from "./builtins.ts";
 import { type Code, type Diagnostic, diagnostic } from "./diagnostics.ts";
+import { dottedPath } from "./dotted-path.ts";
+import { foldBinary } from "./fold.ts";
 import type { TypeTable } from "./ir-expr.ts";
 import type { Module } from "./modules.ts";
 import { type Definition, describeDefinition, type Scopes } from "./scope.ts";
@@ -307,10 +309,10 @@ export class FunctionChecker {
       const integer = left.type.kind === "int" && right.type.kind === "int" && expr.op !== "/";
       const constant =
         left.constant !== undefined && right.constant !== undefined
-          ? foldConstant(expr.op, left.constant, right.constant)
+          ? foldBinary(expr.op, left.constant, right.constant)
           : undefined;
       if (["==", "!=", "<", "<=", ">", ">="].includes(expr.op)) return { type: BOOL };
-      return { type: integer ? INT : NUMBER, ...(constant !== undefined ? { constant } : {}) };
+      return { type: integer ? INT : NUMBER, ...(typeof constant === "number" ? { constant } : {}) };
     }
     const a = asTensor(left.type);
     const b = asTensor(right.type);
@@ -353,7 +355,7 @@ export class FunctionChecker {
     if (calleeName && calleeName in BUILTINS && !this.scopes.lookupExplicit(this.module, calleeName)) {
       return this.inferBuiltin(calleeName, call);
     }
-    const path = calleePath(call.callee);
+    const path = dottedPath(call.callee);
     const def = path ? this.resolve(path, call.callee) : undefined;
     const argTypes = call.args.map((a) => ({ arg: a, ...this.infer(a.value) }));
     if (!def || def.kind === "module" || def.kind === "block" || def.kind === "pipeline") return ANY;
@@ -514,15 +516,6 @@ function asTensor(type: Type): TensorType | undefined {
   return undefined;
 }
 
-function calleePath(expr: Expr): string[] | undefined {
-  if (expr.kind === "Name") return [expr.name];
-  if (expr.kind === "Member") {
-    const base = calleePath(expr.object);
-    return base ? [...base, expr.property.name] : undefined;
-  }
-  return undefined;
-}
-
 function constantOf(expr: Expr, folded: number | undefined): Constant {
   if (folded !== undefined) return folded;
   if (expr.kind === "Bool") return expr.value;
@@ -541,21 +534,4 @@ function constantOf(expr: Expr, folded: number | undefined): Constant {
     return { dims: expr.items.map(symbolicDim) };
   }
   return undefined;
-}
-
-function foldConstant(op: string, a: number, b: number): number | undefined {
-  switch (op) {
-    case "+":
-      return a + b;
-    case "-":
-      return a - b;
-    case "*":
-      return a * b;
-    case "/":
-      return a / b;
-    case "**":
-      return a ** b;
-    default:
-      return undefined;
-  }
 }

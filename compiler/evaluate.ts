@@ -5,6 +5,8 @@ import type { CallExpr, Expr, Param, Span } from "../grammar/ast.ts";
 import { matchArguments } from "./arguments.ts";
 import { BUILTINS, type BuiltinArgs, type Constant } from "./builtins.ts";
 import { type Diagnostic, diagnostic } from "./diagnostics.ts";
+import { dottedPath } from "./dotted-path.ts";
+import { foldBinary } from "./fold.ts";
 import type { Module } from "./modules.ts";
 import { type Definition, describeDefinition, qualifiedName, type Scopes } from "./scope.ts";
 import type { SiteResolution } from "./sites.ts";
@@ -213,7 +215,7 @@ export class Evaluator {
       return { value: { kind: "op", op, operands: [left.value, right.value] }, type: BOOL };
     }
     if (left.value.kind === "number" && right.value.kind === "number") {
-      const folded = foldNumbers(op, left.value.value, right.value.value);
+      const folded = foldBinary(op, left.value.value, right.value.value);
       if (folded !== undefined) {
         if (typeof folded === "boolean") return { value: { kind: "bool", value: folded }, type: BOOL };
         const integer = left.value.integer && right.value.integer && Number.isInteger(folded) && op !== "/";
@@ -556,47 +558,6 @@ function isSiteType(type: Type): boolean {
 }
 
 const NO_REFS: RefEnv = { lookup: () => undefined, names: () => [] };
-
-function foldNumbers(op: string, a: number, b: number): number | boolean | undefined {
-  switch (op) {
-    case "+":
-      return a + b;
-    case "-":
-      return a - b;
-    case "*":
-      return a * b;
-    case "/":
-      return a / b;
-    case "%":
-      return a % b;
-    case "**":
-      return a ** b;
-    case "==":
-      return a === b;
-    case "!=":
-      return a !== b;
-    case "<":
-      return a < b;
-    case "<=":
-      return a <= b;
-    case ">":
-      return a > b;
-    case ">=":
-      return a >= b;
-    default:
-      return undefined;
-  }
-}
-
-/** `a.b.c` as ["a", "b", "c"], or undefined for anything else. */
-export function dottedPath(expr: Expr): string[] | undefined {
-  if (expr.kind === "Name") return [expr.name];
-  if (expr.kind === "Member") {
-    const base = dottedPath(expr.object);
-    return base ? [...base, expr.property.name] : undefined;
-  }
-  return undefined;
-}
 
 function spanOfHead(expr: Expr): Span {
   return expr.kind === "Member" ? spanOfHead(expr.object) : expr.span;

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import type { Expr, Param, Stmt, TypeExpr } from "../grammar/ast.ts";
 import type { ResolvedBlock, ResolvedPipeline } from "./check-pipeline.ts";
+import { dottedPath } from "./dotted-path.ts";
 import { exprToIr, stmtToIr, type TypeTable } from "./ir-expr.ts";
 import { type Definition, qualifiedName, type Scopes } from "./scope.ts";
 import { symbolicDim } from "./tensor-types.ts";
@@ -178,7 +179,7 @@ function referencedDefinitions(def: Definition, scopes: Scopes): Definition[] {
     if (!expr) return;
     switch (expr.kind) {
       case "Call": {
-        const path = calleePath(expr.callee);
+        const path = dottedPath(expr.callee);
         if (path) {
           let target = scopes.lookup(def.module, path[0]!);
           for (const member of path.slice(1))
@@ -241,15 +242,6 @@ function referencedDefinitions(def: Definition, scopes: Scopes): Definition[] {
     }
   }
   return found;
-}
-
-function calleePath(expr: Expr): string[] | undefined {
-  if (expr.kind === "Name") return [expr.name];
-  if (expr.kind === "Member") {
-    const base = calleePath(expr.object);
-    return base ? [...base, expr.property.name] : undefined;
-  }
-  return undefined;
 }
 
 function sortKeys<T>(record: Record<string, T>): Record<string, T> {

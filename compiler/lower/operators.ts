@@ -2,6 +2,7 @@
 // `@`. Constants fold at lowering time (settings are constants, so `mode == uniform` is decided here);
 // a constant meeting a tensor becomes a scalar of the dtype both meet at (values.ts, commonDtype).
 
+import { foldBinary } from "../fold.ts";
 import type { GraphBuilder } from "../graph/builder.ts";
 import type { Value } from "../graph/graph.ts";
 import { fault } from "./errors.ts";
@@ -20,35 +21,6 @@ import {
 const ARITH = new Set(["+", "-", "*", "/", "%", "**"]);
 const COMPARE = new Set(["==", "!=", "<", "<=", ">", ">="]);
 
-function foldNumbers(op: string, a: number, b: number): number | boolean {
-  switch (op) {
-    case "+":
-      return a + b;
-    case "-":
-      return a - b;
-    case "*":
-      return a * b;
-    case "/":
-      return a / b;
-    case "%":
-      return a - Math.floor(a / b) * b;
-    case "**":
-      return a ** b;
-    case "==":
-      return a === b;
-    case "!=":
-      return a !== b;
-    case "<":
-      return a < b;
-    case "<=":
-      return a <= b;
-    case ">":
-      return a > b;
-    default:
-      return a >= b;
-  }
-}
-
 function foldConstants(op: string, a: LValue, b: LValue): LValue {
   if ((op === "==" || op === "!=") && a.kind !== "number" && a.kind !== "bool") {
     // Symbols, strings and none compare by identity.
@@ -62,7 +34,8 @@ function foldConstants(op: string, a: LValue, b: LValue): LValue {
     if (v.kind === "bool") return v.value ? 1 : 0;
     return fault("type", `operator '${op}' needs numbers or tensors, got ${describe(v)}`);
   };
-  const r = foldNumbers(op, num(a), num(b));
+  const r = foldBinary(op, num(a), num(b));
+  if (r === undefined) return fault("type", `operator '${op}' does not apply to numbers`);
   if (typeof r === "boolean") return boolValue(r);
   const integer =
     a.kind === "number" && b.kind === "number" && a.integer && b.integer && op !== "/" && Number.isInteger(r);

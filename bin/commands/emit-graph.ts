@@ -2,24 +2,18 @@
 // lowered to a tensor graph (inputs shaped from --dims), then that graph with its gradients with respect
 // to the logits inputs (`logits`, `paired_logits`, …).
 
-import { compileFile } from "../../compiler/compile.ts";
 import { gradients } from "../../compiler/graph/autodiff.ts";
 import { formatGraph } from "../../compiler/graph/format.ts";
 import { eliminateCommonSubexpressions } from "../../compiler/graph/passes/cse.ts";
 import { eliminateDeadCode } from "../../compiler/graph/passes/dce.ts";
 import { LoweringError } from "../../compiler/lower/errors.ts";
 import { lowerObjective, ObjectiveError, selectObjective } from "../../compiler/lower/objective.ts";
-import { exitCodeFor, printDiagnostics } from "../report.ts";
 import { UsageError } from "../usage-error.ts";
-import { gatherOverrides } from "./overrides.ts";
+import { compileSpec, type SpecOptions } from "./compile-spec.ts";
 
-export interface EmitGraphOptions {
+export interface EmitGraphOptions extends SpecOptions {
   dims?: string;
   loss?: string;
-  pipeline?: string;
-  setFile: string[];
-  strict?: boolean;
-  denyWarnings?: boolean;
 }
 
 /** `N=64,C=10` → sizes by symbol. */
@@ -39,22 +33,13 @@ export function parseDims(text: string | undefined): Map<string, number> {
 
 export function runEmitGraph(file: string, overrideArgs: string[], options: EmitGraphOptions): number {
   const dims = parseDims(options.dims);
-  const gathered = gatherOverrides(options.setFile, overrideArgs);
-  const result = compileFile(file, {
-    mode: "compile",
-    strict: options.strict ?? false,
-    ...(options.pipeline ? { pipeline: options.pipeline } : {}),
-    overrides: gathered.overrides,
-    overrideSources: gathered.sources,
-  });
-  const diagnostics = [...gathered.diagnostics, ...result.diagnostics];
-  printDiagnostics(diagnostics, new Map([...gathered.sources, ...result.sources]), {});
-  const code = exitCodeFor(diagnostics, { denyWarnings: options.denyWarnings ?? false });
-  if (code !== 0 || !result.ir) return code || 1;
+  const compiled = compileSpec(file, overrideArgs, options);
+  if ("exitCode" in compiled) return compiled.exitCode;
+  const ir = compiled.ir;
 
   try {
-    const block = selectObjective(result.ir, options.loss);
-    const lowered = lowerObjective(result.ir, block, dims);
+    const block = selectObjective(ir, options.loss);
+    const lowered = lowerObjective(ir, block, dims);
     const forward = eliminateDeadCode(eliminateCommonSubexpressions(lowered.graph));
     const out: string[] = [
       `# objective of '${block.path}': ${lowered.text}`,

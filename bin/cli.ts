@@ -74,6 +74,20 @@ function buildProgram(): Command {
       process.exitCode = runCompile(file, overrides, options);
     });
 
+  program
+    .command("tokenize")
+    .description("print CLIP's token ids of each text, one JSON array per line (start and end included)")
+    .argument("<texts...>", "texts to tokenize")
+    .option("--model <dir>", "a checkpoint folder in the HF layout (vocab.json + merges.txt)")
+    .option(
+      "--vocab <file>",
+      "bpe_simple_vocab_16e6.txt.gz, vocab.json (merges.txt beside it) or tokenizer.json",
+    )
+    .action(async (texts: string[], options) => {
+      const { runTokenize } = await import("./commands/tokenize.ts");
+      process.exitCode = runTokenize(texts, options);
+    });
+
   return program;
 }
 

@@ -61,7 +61,7 @@ export function compileFile(path: string, options: CompileOptions): CompileResul
     const pipeline = checkPipeline(decl, entry, scopes, diagnostics, overrides);
     if (!pipeline) continue;
     resolved.push(pipeline);
-    lintPipeline(pipeline, diagnostics);
+    lintPipeline(pipeline, scopes, diagnostics);
     checkPaths(pipeline.paths, options.mode === "run" || options.strict === true, diagnostics);
   }
   lintModule(scopes.scopeOf(entry), diagnostics);

@@ -1442,6 +1442,36 @@ const regressions: Case[] = [
     ],
   },
   {
+    name: "a prompt adapter under an objective that reads only image features gets no gradient",
+    source: edit(
+      edit(
+        edit(FT, "use adapters.affine", "use adapters.prompt"),
+        "adapt affine(sites: visual.layernorms)",
+        "adapt prompt(context: 4)",
+      ),
+      "objective = losses.ce(logits, labels)",
+      "objective = losses.supcon(image_features, labels)",
+    ),
+    expect: [
+      {
+        code: "V7007",
+        severity: W,
+        span: "15:9-15:27",
+        text: "prompt(context: 4)",
+        message: ["'adapters.prompt' trains parameters no input of this objective depends on"],
+      },
+    ],
+  },
+  {
+    name: "the LayerNorm affine adapter under the same objective is fine: image features depend on it",
+    source: edit(
+      FT,
+      "objective = losses.ce(logits, labels)",
+      "objective = losses.supcon(image_features, labels)",
+    ),
+    expect: [],
+  },
+  {
     name: "an override value cut short points at its own end, not at hidden text",
     source: FT,
     args: ["train.epochs=(3"],

@@ -75,6 +75,15 @@ function buildProgram(): Command {
     });
 
   program
+    .command("doctor")
+    .description("show the WebGPU backend, adapter, driver, limits and features, and run a self-test kernel")
+    .option("--json", "print the report as JSON")
+    .action(async (options) => {
+      const { runDoctor } = await import("./commands/doctor.ts");
+      process.exitCode = await runDoctor(options);
+    });
+
+  program
     .command("tokenize")
     .description("print CLIP's token ids of each text, one JSON array per line (start and end included)")
     .argument("<texts...>", "texts to tokenize")

@@ -1,0 +1,235 @@
+// Runs tensor graphs on a WebGPU device: lowers (lower.ts), plans memory (memory-plan.ts), compiles
+// pipelines (cached by source), then per run uploads the feeds, records every dispatch into one
+// command buffer, and reads back only the requested outputs. The interface mirrors the reference
+// interpreter's, so tests run both on the same graph.
+
+/// <reference types="@webgpu/types" />
+import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
+import type { DType } from "../../compiler/graph/ops.ts";
+import { type Device, DeviceError, sleep } from "../device/device.ts";
+import { type CompiledKernel, PipelineCache } from "../device/pipelines.ts";
+import type { MatmulVariant } from "../kernels/matmul.ts";
+import type { Tensor } from "../reference/tensor.ts";
+import { type KernelPlan, type LowerOptions, lowerGraph } from "./lower.ts";
+import { lifetimes, type MemoryPlan, planMemory } from "./memory-plan.ts";
+
+export interface ExecutorOptions {
+  readonly matmul?: MatmulVariant;
+  readonly fuse?: boolean;
+}
+
+export interface Prepared {
+  readonly plan: KernelPlan;
+  readonly memory: MemoryPlan;
+  readonly arena: GPUBuffer;
+  readonly readback: GPUBuffer;
+  readonly readOffsets: ReadonlyMap<ValueId, number>;
+  readonly pipelines: readonly CompiledKernel[];
+  readonly bindGroups: readonly GPUBindGroup[];
+  /** Moving average of a run's device time (ms), to sleep before awaiting completion. */
+  expectedMs: number;
+}
+
+export interface Executor {
+  readonly device: Device;
+  readonly pipelines: PipelineCache;
+  /** Evaluates `outputs` (default: the graph's outputs) given a tensor for every input and param. */
+  evaluate(
+    graph: Graph,
+    feeds: ReadonlyMap<ValueId, Tensor>,
+    outputs?: readonly ValueId[],
+  ): Promise<Map<ValueId, Tensor>>;
+  /** Lowers, plans and compiles once; later evaluations of the same graph and outputs reuse it. */
+  prepare(graph: Graph, outputs?: readonly ValueId[]): Promise<Prepared>;
+  /** Encodes the plan's dispatches `times` times into one command buffer and submits it (benchmarks). */
+  dispatchOnly(prepared: Prepared, times: number): void;
+  /** Frees every buffer this executor made (the device stays). */
+  release(): void;
+}
+
+export async function createExecutor(device: Device, opts: ExecutorOptions = {}): Promise<Executor> {
+  const gpu = device.device;
+  const pipelines = new PipelineCache(device);
+  const cache = new WeakMap<Graph, Map<string, Promise<Prepared>>>();
+  const buffers: GPUBuffer[] = [];
+  let queue: Promise<unknown> = Promise.resolve();
+  const lowerOptions: LowerOptions = {
+    matmul: opts.matmul ?? "register",
+    fuse: opts.fuse ?? true,
+    maxBindings: device.limits.maxStorageBuffersPerShaderStage,
+    target: { maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension },
+  };
+
+  async function build(graph: Graph, outputs: readonly ValueId[]): Promise<Prepared> {
+    const plan = lowerGraph(graph, outputs, lowerOptions);
+    const alignment = Math.max(256, device.limits.minStorageBufferOffsetAlignment);
+    const memory = planMemory(lifetimes(plan), alignment);
+    if (memory.size > device.limits.maxBufferSize) {
+      throw new DeviceError(
+        `the plan needs a ${(memory.size / 2 ** 20).toFixed(0)} MiB arena; the device allows ${(device.limits.maxBufferSize / 2 ** 20).toFixed(0)} MiB`,
+      );
+    }
+    for (const v of plan.values.values()) {
+      if (v.bytes > device.limits.maxStorageBufferBindingSize) {
+        throw new DeviceError(
+          `value %${v.id} [${v.shape.join(", ")}] needs ${v.bytes} bytes; one binding may hold ${device.limits.maxStorageBufferBindingSize}`,
+        );
+      }
+    }
+    gpu.pushErrorScope("out-of-memory");
+    const arena = gpu.createBuffer({
+      label: "vlmp arena",
+      size: memory.size,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    });
+    const readOffsets = new Map<ValueId, number>();
+    let readSize = 0;
+    for (const o of outputs) {
+      const root = plan.aliases.get(o) ?? o;
+      if (readOffsets.has(root)) continue;
+      readOffsets.set(root, readSize);
+      readSize += plan.values.get(root)!.bytes;
+    }
+    const readback = gpu.createBuffer({
+      label: "vlmp readback",
+      size: Math.max(16, readSize),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const oom = await gpu.popErrorScope();
+    if (oom)
+      throw new DeviceError(`out of device memory allocating a ${memory.size}-byte arena: ${oom.message}`);
+    buffers.push(arena, readback);
+    const compiled = await Promise.all(plan.steps.map((s) => pipelines.get(s.kernel)));
+    const bindGroups = plan.steps.map((s, i) =>
+      gpu.createBindGroup({
+        label: s.kernel.name,
+        layout: compiled[i]!.layout,
+        entries: s.args.map((id, k) => ({
+          binding: k,
+          resource: { buffer: arena, offset: memory.offsets.get(id)!, size: plan.values.get(id)!.bytes },
+        })),
+      }),
+    );
+    for (const [id, data] of plan.constants) {
+      const v = plan.values.get(id)!;
+      gpu.queue.writeBuffer(arena, memory.offsets.get(id)!, toDevice(data, v.dtype, v.bytes));
+    }
+    return { plan, memory, arena, readback, readOffsets, pipelines: compiled, bindGroups, expectedMs: 0 };
+  }
+
+  function prepare(graph: Graph, outputs?: readonly ValueId[]): Promise<Prepared> {
+    const outs = outputs ?? graph.outputs.map((o) => o.value);
+    const key = outs.join(",");
+    let byOutputs = cache.get(graph);
+    if (!byOutputs) cache.set(graph, (byOutputs = new Map()));
+    let p = byOutputs.get(key);
+    if (!p) {
+      p = build(graph, outs);
+      byOutputs.set(key, p);
+      p.catch(() => byOutputs.delete(key));
+    }
+    return p;
+  }
+
+  function encode(encoder: GPUCommandEncoder, prepared: Prepared): void {
+    const pass = encoder.beginComputePass();
+    prepared.plan.steps.forEach((s, i) => {
+      pass.setPipeline(prepared.pipelines[i]!.pipeline);
+      pass.setBindGroup(0, prepared.bindGroups[i]!);
+      const [x, y, z] = s.kernel.dispatch;
+      pass.dispatchWorkgroups(x, y, z);
+    });
+    pass.end();
+  }
+
+  async function run(
+    graph: Graph,
+    feeds: ReadonlyMap<ValueId, Tensor>,
+    outputs?: readonly ValueId[],
+  ): Promise<Map<ValueId, Tensor>> {
+    device.check();
+    const prepared = await prepare(graph, outputs);
+    const { plan, memory, arena, readback, readOffsets } = prepared;
+    const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+    for (const id of plan.feeds) {
+      const node = byId.get(id)!;
+      const t = feeds.get(id);
+      const name = "name" in node.attrs ? node.attrs.name : `%${id}`;
+      if (!t) throw new Error(`${node.op} '${name}' (%${id}) has no feed`);
+      if (t.shape.length !== node.shape.length || t.shape.some((d, i) => d !== node.shape[i])) {
+        throw new Error(
+          `feed for '${name}' has shape [${t.shape.join(", ")}], expected [${node.shape.join(", ")}]`,
+        );
+      }
+      const v = plan.values.get(id)!;
+      gpu.queue.writeBuffer(arena, memory.offsets.get(id)!, toDevice(t.data, node.dtype, v.bytes));
+    }
+    const encoder = gpu.createCommandEncoder();
+    encode(encoder, prepared);
+    for (const [id, at] of readOffsets) {
+      encoder.copyBufferToBuffer(arena, memory.offsets.get(id)!, readback, at, plan.values.get(id)!.bytes);
+    }
+    const t0 = performance.now();
+    gpu.queue.submit([encoder.finish()]);
+    // Sleep through most of the expected time: awaiting Dawn's promise spins a host core.
+    if (prepared.expectedMs >= 2) await sleep(prepared.expectedMs * 0.9);
+    device.check();
+    await Promise.race([
+      readback.mapAsync(GPUMapMode.READ),
+      gpu.lost.then((l) => {
+        throw new DeviceError(`WebGPU device lost during a run (${l.reason}: ${l.message})`);
+      }),
+    ]);
+    const ms = performance.now() - t0;
+    prepared.expectedMs = prepared.expectedMs === 0 ? ms : 0.7 * prepared.expectedMs + 0.3 * ms;
+    const bytes = readback.getMappedRange().slice(0);
+    readback.unmap();
+    const result = new Map<ValueId, Tensor>();
+    const wanted = outputs ?? graph.outputs.map((o) => o.value);
+    for (const id of wanted) {
+      const root = plan.aliases.get(id) ?? id;
+      const node = byId.get(id)!;
+      const n = node.shape.reduce((a, d) => a * d, 1);
+      const at = readOffsets.get(root)!;
+      const src = storageFloat(node.dtype) ? new Float32Array(bytes, at, n) : new Int32Array(bytes, at, n);
+      result.set(id, { shape: node.shape, data: Float64Array.from(src) });
+    }
+    return result;
+  }
+
+  return {
+    device,
+    pipelines,
+    prepare,
+    evaluate(graph, feeds, outputs) {
+      // One run at a time: runs share arenas and readback buffers.
+      const next = queue.then(() => run(graph, feeds, outputs));
+      queue = next.catch(() => undefined);
+      return next;
+    },
+    dispatchOnly(prepared, times) {
+      const encoder = gpu.createCommandEncoder();
+      for (let i = 0; i < times; i++) encode(encoder, prepared);
+      gpu.queue.submit([encoder.finish()]);
+    },
+    release() {
+      for (const b of buffers) b.destroy();
+      buffers.length = 0;
+    },
+  };
+}
+
+function storageFloat(dtype: DType): boolean {
+  return dtype === "f32" || dtype === "f16";
+}
+
+/** Host values in the device's 32-bit layout, padded to `bytes`. */
+function toDevice(data: ArrayLike<number>, dtype: DType, bytes: number): ArrayBuffer {
+  const buf = new ArrayBuffer(bytes);
+  if (storageFloat(dtype)) new Float32Array(buf).set(data as ArrayLike<number>);
+  else {
+    const out = new Int32Array(buf);
+    for (let i = 0; i < data.length; i++) out[i] = data[i]!;
+  }
+  return buf;
+}

@@ -1,0 +1,497 @@
+// Lowering a tensor graph to a kernel plan: which values live on the device, which kernel writes
+// each, in which order. Pure (no device): fusion decisions and WGSL are all decided here.
+//
+//  - Only nodes the requested outputs depend on are kept.
+//  - Closed softmax (last axis) and layernorm composites become one row kernel each.
+//  - Elementwise nodes (unary, binary, compare, select, fills, iota, random) fuse into the kernel
+//    of their consumer when every consumer is in that kernel and the shapes agree; scalar constants
+//    become literals; a broadcast feeding an elementwise kernel becomes its index math.
+//  - Reshape is free: it aliases its operand's storage.
+
+import type { AnyNode, CompositeRecord, Graph, Node, ValueId } from "../../compiler/graph/graph.ts";
+import { type DType, type Op, opGroup } from "../../compiler/graph/ops.ts";
+import {
+  type ElementwiseProgram,
+  type EwOperand,
+  type EwStep,
+  elementwiseKernel,
+} from "../kernels/elementwise.ts";
+import { count, DEFAULT_TARGET, type Kernel, type KernelTarget, stridesOf } from "../kernels/kernel.ts";
+import { layerNormKernel } from "../kernels/layernorm.ts";
+import { type MatmulVariant, matmulKernel } from "../kernels/matmul.ts";
+import {
+  concatPieceKernel,
+  gatherKernel,
+  padKernel,
+  scatterAddKernel,
+  stridedCopyKernel,
+  takeAlongAxisKernel,
+} from "../kernels/movement.ts";
+import { reduceKernel } from "../kernels/reduce.ts";
+import { softmaxKernel } from "../kernels/softmax.ts";
+
+export interface PlanStep {
+  readonly kernel: Kernel;
+  /** The value bound at each of the kernel's bindings, in binding order. */
+  readonly args: readonly ValueId[];
+  /** The values this step writes (its read_write bindings). */
+  readonly writes: readonly ValueId[];
+  /** The graph nodes this step computes (for profiles and error messages). */
+  readonly covers: readonly ValueId[];
+}
+
+export interface PlanValue {
+  readonly id: ValueId;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly bytes: number;
+}
+
+export interface KernelPlan {
+  readonly steps: readonly PlanStep[];
+  /** Every value that has storage (aliases excluded). */
+  readonly values: ReadonlyMap<ValueId, PlanValue>;
+  /** Reshapes: value -> the value whose storage it shares. */
+  readonly aliases: ReadonlyMap<ValueId, ValueId>;
+  /** Input and param nodes to upload before each run. */
+  readonly feeds: readonly ValueId[];
+  /** Constant tensors, uploaded once; they keep their storage for the plan's life. */
+  readonly constants: ReadonlyMap<ValueId, readonly number[]>;
+  readonly outputs: readonly ValueId[];
+}
+
+export interface LowerOptions {
+  readonly matmul?: MatmulVariant;
+  readonly target?: KernelTarget;
+  /** Fuse elementwise chains and composites (default true); false gives one kernel per primitive. */
+  readonly fuse?: boolean;
+  /** Most storage bindings one kernel may have (the device's maxStorageBuffersPerShaderStage). */
+  readonly maxBindings?: number;
+}
+
+const ELEMENTWISE_GROUPS = new Set(["unary", "binary", "compare", "ternary"]);
+const ELEMENTWISE_SOURCES = new Set<Op>(["full", "iota", "random_uniform", "random_normal"]);
+
+function isElementwise(n: AnyNode): boolean {
+  return ELEMENTWISE_GROUPS.has(opGroup(n.op)) || ELEMENTWISE_SOURCES.has(n.op);
+}
+
+function isScalarLiteral(n: AnyNode): boolean {
+  return (n.op === "full" || n.op === "constant") && count(n.shape) === 1;
+}
+
+function literalValue(n: AnyNode): number {
+  return n.op === "full" ? n.attrs.value : (n as Node<"constant">).attrs.data[0]!;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Values (bytes rounded up to 16 so that every binding is valid, even of an empty tensor). */
+function bytesOf(shape: readonly number[]): number {
+  return Math.max(16, Math.ceil((count(shape) * 4) / 16) * 16);
+}
+
+export function lowerGraph(graph: Graph, outputs: readonly ValueId[], opts: LowerOptions = {}): KernelPlan {
+  const target = opts.target ?? DEFAULT_TARGET;
+  const fuse = opts.fuse ?? true;
+  const maxBindings = opts.maxBindings ?? 8;
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  for (const o of outputs) if (!byId.has(o)) throw new Error(`unknown output value %${o}`);
+
+  // Live nodes: what the outputs depend on.
+  const live = new Set<ValueId>(outputs);
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const n = graph.nodes[i]!;
+    if (live.has(n.id)) for (const x of n.inputs) live.add(x);
+  }
+  const nodes = graph.nodes.filter((n) => live.has(n.id));
+  const outputSet = new Set(outputs);
+
+  // Fused composites: record.output -> record, and the internal nodes they cover.
+  const fusedComposites = new Map<ValueId, { record: CompositeRecord; saved: Map<string, ValueId> }>();
+  const covered = new Set<ValueId>();
+  if (fuse) {
+    const users = new Map<ValueId, ValueId[]>();
+    for (const n of nodes) for (const x of n.inputs) users.set(x, [...(users.get(x) ?? []), n.id]);
+    for (const record of graph.composites) {
+      if (!live.has(record.output)) continue;
+      const inside = nodes.filter((n) => n.composite?.id === record.id).map((n) => n.id);
+      const insideSet = new Set(inside);
+      const saved = new Map<string, ValueId>();
+      if (!fusible(record, byId)) continue;
+      const savable = record.kind === "layernorm" ? new Set(Object.values(record.saved)) : new Set<ValueId>();
+      const closed = inside.every((id) => {
+        if (id === record.output) return true;
+        const escapes = outputSet.has(id) || (users.get(id) ?? []).some((u) => !insideSet.has(u));
+        return !escapes || savable.has(id);
+      });
+      if (!closed) continue;
+      for (const [name, id] of Object.entries(record.saved)) {
+        if (
+          id !== record.output &&
+          (outputSet.has(id) || (users.get(id) ?? []).some((u) => !insideSet.has(u)))
+        ) {
+          saved.set(name, id);
+        }
+      }
+      fusedComposites.set(record.output, { record, saved });
+      for (const id of inside) if (id !== record.output && ![...saved.values()].includes(id)) covered.add(id);
+    }
+  }
+  const active = nodes.filter((n) => !covered.has(n.id));
+
+  // Consumers among active nodes; a fused composite consumes its record's inputs.
+  const consumers = new Map<ValueId, ValueId[]>();
+  const operandsOf = (n: AnyNode): readonly ValueId[] => {
+    const fc = fusedComposites.get(n.id);
+    return fc ? fc.record.inputs : n.inputs;
+  };
+  const savedOwner = new Map<ValueId, ValueId>();
+  for (const [out, fc] of fusedComposites) for (const id of fc.saved.values()) savedOwner.set(id, out);
+  for (const n of active) {
+    if (savedOwner.has(n.id)) continue;
+    for (const x of operandsOf(n)) consumers.set(x, [...(consumers.get(x) ?? []), n.id]);
+  }
+
+  // Elementwise groups, built from sinks backwards: member -> root.
+  const groupOf = new Map<ValueId, ValueId>();
+  const groupOperands = new Map<ValueId, Set<ValueId>>();
+  const ewOperand = (id: ValueId): ValueId => {
+    // Broadcasts fold into the reading kernel's index math.
+    let v = id;
+    while (fuse && byId.get(v)!.op === "broadcast") v = byId.get(v)!.inputs[0]!;
+    return v;
+  };
+  const isLiteralInput = (id: ValueId) => fuse && isScalarLiteral(byId.get(ewOperand(id))!);
+  for (let i = active.length - 1; i >= 0; i--) {
+    const n = active[i]!;
+    if (!isElementwise(n) || fusedComposites.has(n.id) || savedOwner.has(n.id)) continue;
+    const users = consumers.get(n.id) ?? [];
+    const g = users.length > 0 ? groupOf.get(users[0]!) : undefined;
+    const joins =
+      fuse &&
+      g !== undefined &&
+      !outputSet.has(n.id) &&
+      !isScalarLiteral(n) &&
+      users.every((u) => groupOf.get(u) === g) &&
+      sameShape(n.shape, byId.get(g)!.shape);
+    const own = n.inputs.filter((x) => !isLiteralInput(x)).map(ewOperand);
+    if (joins) {
+      const ops = new Set(groupOperands.get(g)!);
+      ops.delete(n.id);
+      for (const x of own) ops.add(x);
+      if (ops.size + 1 <= maxBindings) {
+        groupOf.set(n.id, g);
+        groupOperands.set(g, ops);
+        continue;
+      }
+    }
+    groupOf.set(n.id, n.id);
+    groupOperands.set(n.id, new Set(own));
+  }
+
+  // Steps in topological order (a group at its root's position).
+  const candidates: PlanStep[] = [];
+  const aliases = new Map<ValueId, ValueId>();
+  const feeds: ValueId[] = [];
+  const constants = new Map<ValueId, readonly number[]>();
+  const members = new Map<ValueId, AnyNode[]>();
+  for (const n of active) {
+    const g = groupOf.get(n.id);
+    if (g !== undefined) members.set(g, [...(members.get(g) ?? []), n]);
+  }
+  for (const n of active) {
+    if (n.op === "input" || n.op === "param") {
+      feeds.push(n.id);
+      continue;
+    }
+    if (n.op === "constant") {
+      // Kept only if some kernel binds it (scalars inlined as literals usually are not).
+      constants.set(n.id, n.attrs.data);
+      continue;
+    }
+    if (n.op === "reshape") {
+      const src = n.inputs[0]!;
+      aliases.set(n.id, aliases.get(src) ?? src);
+      continue;
+    }
+    if (savedOwner.has(n.id)) continue;
+    const fc = fusedComposites.get(n.id);
+    if (fc) {
+      candidates.push(compositeStep(n, fc.record, fc.saved, byId, target));
+      continue;
+    }
+    const g = groupOf.get(n.id);
+    if (g !== undefined) {
+      if (g === n.id)
+        candidates.push(groupStep(n, members.get(g)!, groupOf, byId, ewOperand, isLiteralInput, target));
+      continue;
+    }
+    candidates.push(...primitiveSteps(n, byId, opts.matmul ?? "register", target));
+  }
+
+  // Keep only steps whose results are needed: walk backwards from the outputs.
+  const rootOf = (id: ValueId) => aliases.get(id) ?? id;
+  const needed = new Set<ValueId>(outputs.map(rootOf));
+  const steps: PlanStep[] = [];
+  for (let i = candidates.length - 1; i >= 0; i--) {
+    const s = candidates[i]!;
+    if (!s.writes.some((w) => needed.has(w))) continue;
+    steps.push(s);
+    s.args.forEach((a, k) => {
+      if (s.kernel.bindings[k]!.access === "read") needed.add(rootOf(a));
+    });
+  }
+  steps.reverse();
+  const values = new Map<ValueId, PlanValue>();
+  const addValue = (id: ValueId) => {
+    const n = byId.get(id)!;
+    values.set(id, { id, shape: n.shape, dtype: n.dtype, bytes: bytesOf(n.shape) });
+  };
+  for (const id of feeds) addValue(id);
+  for (const id of constants.keys()) addValue(id);
+  for (const s of steps) for (const a of s.args) if (!aliases.has(a)) addValue(a);
+  for (const o of outputs) addValue(rootOf(o));
+  const args = (s: PlanStep) => ({ ...s, args: s.args.map(rootOf), writes: s.writes.map(rootOf) });
+  return {
+    steps: steps.map(args),
+    values,
+    aliases,
+    feeds,
+    constants: new Map([...constants].filter(([id]) => values.has(id))),
+    outputs,
+  };
+}
+
+function fusible(record: CompositeRecord, byId: ReadonlyMap<ValueId, AnyNode>): boolean {
+  const x = byId.get(record.inputs[0]!);
+  if (x?.dtype !== "f32" || x.shape.length === 0) return false;
+  const out = byId.get(record.output)!;
+  if (!sameShape(out.shape, x.shape)) return false;
+  if (record.kind === "softmax") return record.attrs["axis"] === x.shape.length - 1;
+  if (record.kind === "layernorm") {
+    const d = x.shape[x.shape.length - 1]!;
+    return record.inputs.slice(1).every((id) => sameShape(byId.get(id)!.shape, [d]));
+  }
+  return false;
+}
+
+function compositeStep(
+  n: AnyNode,
+  record: CompositeRecord,
+  saved: ReadonlyMap<string, ValueId>,
+  byId: ReadonlyMap<ValueId, AnyNode>,
+  target: KernelTarget,
+): PlanStep {
+  const x = byId.get(record.inputs[0]!)!;
+  const length = x.shape[x.shape.length - 1]!;
+  const rows = count(x.shape) / length;
+  const covers = [...byId.values()].filter((m) => m.composite?.id === record.id).map((m) => m.id);
+  if (record.kind === "softmax") {
+    return { kernel: softmaxKernel({ rows, length }, target), args: [x.id, n.id], writes: [n.id], covers };
+  }
+  const xhat = saved.get("xhat");
+  const rstd = saved.get("rstd");
+  const kernel = layerNormKernel(
+    {
+      rows,
+      length,
+      eps: record.attrs["eps"]!,
+      gamma: record.attrs["gamma"] === 1,
+      beta: record.attrs["beta"] === 1,
+      saveXhat: xhat !== undefined,
+      saveRstd: rstd !== undefined,
+    },
+    target,
+  );
+  const writes = [n.id, ...(xhat !== undefined ? [xhat] : []), ...(rstd !== undefined ? [rstd] : [])];
+  return { kernel, args: [...record.inputs, ...writes], writes, covers };
+}
+
+function groupStep(
+  root: AnyNode,
+  members: readonly AnyNode[],
+  groupOf: ReadonlyMap<ValueId, ValueId>,
+  byId: ReadonlyMap<ValueId, AnyNode>,
+  ewOperand: (id: ValueId) => ValueId,
+  isLiteralInput: (id: ValueId) => boolean,
+  target: KernelTarget,
+): PlanStep {
+  const steps: EwStep[] = [];
+  const operands: EwOperand[] = [];
+  const operandIds: ValueId[] = [];
+  const stepOf = new Map<string, number>();
+  const add = (key: string, s: EwStep) => {
+    let k = stepOf.get(key);
+    if (k === undefined) {
+      k = steps.length;
+      steps.push(s);
+      stepOf.set(key, k);
+    }
+    return k;
+  };
+  const ref = (id: ValueId): number => {
+    if (groupOf.get(id) === root.id && stepOf.has(`n${id}`)) return stepOf.get(`n${id}`)!;
+    const src = byId.get(ewOperand(id))!;
+    if (isLiteralInput(id)) {
+      const v = literalValue(src);
+      return add(`l${src.dtype}:${Object.is(v, -0) ? "-0" : v}`, {
+        kind: "literal",
+        value: v,
+        dtype: src.dtype,
+      });
+    }
+    const op = ewOperand(id);
+    let k = operandIds.indexOf(op);
+    if (k < 0) {
+      k = operandIds.length;
+      operandIds.push(op);
+      operands.push({ shape: byId.get(op)!.shape, dtype: byId.get(op)!.dtype });
+    }
+    return add(`i${k}`, { kind: "input", input: k, dtype: src.dtype });
+  };
+  for (const m of members) {
+    let s: EwStep;
+    switch (m.op) {
+      case "full":
+        s = { kind: "literal", value: m.attrs.value, dtype: m.dtype };
+        break;
+      case "iota":
+        s = { kind: "iota", axis: m.attrs.axis };
+        break;
+      case "random_uniform":
+      case "random_normal":
+        s = {
+          kind: "random",
+          dist: m.op === "random_uniform" ? "uniform" : "normal",
+          seed: m.attrs.seed,
+          offset: m.attrs.offset,
+        };
+        break;
+      default:
+        s = { kind: "op", op: m.op as never, args: m.inputs.map(ref), dtype: m.dtype };
+    }
+    const k = steps.length;
+    steps.push(s);
+    stepOf.set(`n${m.id}`, k);
+  }
+  const program: ElementwiseProgram = {
+    shape: root.shape,
+    operands,
+    steps,
+    result: stepOf.get(`n${root.id}`)!,
+  };
+  return {
+    kernel: elementwiseKernel(program, target),
+    args: [...operandIds, root.id],
+    writes: [root.id],
+    covers: members.map((m) => m.id),
+  };
+}
+
+function primitiveSteps(
+  n: AnyNode,
+  byId: ReadonlyMap<ValueId, AnyNode>,
+  variant: MatmulVariant,
+  target: KernelTarget,
+): PlanStep[] {
+  const x = byId.get(n.inputs[0]!);
+  const one = (kernel: Kernel, args: readonly ValueId[]): PlanStep[] => [
+    { kernel, args: [...args, n.id], writes: [n.id], covers: [n.id] },
+  ];
+  switch (n.op) {
+    case "sum":
+    case "max":
+    case "argmax":
+      return one(
+        reduceKernel({ kind: n.op, shape: x!.shape, dtype: x!.dtype, axes: n.attrs.axes }, target),
+        n.inputs,
+      );
+    case "permute": {
+      const xs = stridesOf(x!.shape);
+      const strides = n.attrs.perm.map((p) => xs[p]!);
+      return one(stridedCopyKernel({ shape: n.shape, strides, base: 0, dtype: n.dtype }, target), n.inputs);
+    }
+    case "broadcast": {
+      const xs = stridesOf(x!.shape);
+      const lead = n.shape.length - x!.shape.length;
+      const strides = n.shape.map((_, i) => (i < lead || x!.shape[i - lead] === 1 ? 0 : xs[i - lead]!));
+      return one(stridedCopyKernel({ shape: n.shape, strides, base: 0, dtype: n.dtype }, target), n.inputs);
+    }
+    case "slice": {
+      const xs = stridesOf(x!.shape);
+      const base = n.attrs.starts.reduce((acc, s, i) => acc + s * xs[i]!, 0);
+      const strides = xs.map((s, i) => s * n.attrs.steps[i]!);
+      return one(stridedCopyKernel({ shape: n.shape, strides, base, dtype: n.dtype }, target), n.inputs);
+    }
+    case "pad":
+      return one(
+        padKernel(
+          {
+            inShape: x!.shape,
+            shape: n.shape,
+            before: n.attrs.before,
+            interior: n.attrs.interior,
+            value: n.attrs.value,
+            dtype: n.dtype,
+          },
+          target,
+        ),
+        n.inputs,
+      );
+    case "concat": {
+      let at = 0;
+      return n.inputs.map((id) => {
+        const piece = byId.get(id)!;
+        const kernel = concatPieceKernel(
+          { pieceShape: piece.shape, shape: n.shape, axis: n.attrs.axis, at, dtype: n.dtype },
+          target,
+        );
+        at += piece.shape[n.attrs.axis]!;
+        return { kernel, args: [id, n.id], writes: [n.id], covers: [n.id] };
+      });
+    }
+    case "gather": {
+      const idx = byId.get(n.inputs[1]!)!;
+      return one(
+        gatherKernel(
+          { xShape: x!.shape, idxCount: count(idx.shape), axis: n.attrs.axis, dtype: n.dtype },
+          target,
+        ),
+        n.inputs,
+      );
+    }
+    case "take_along_axis": {
+      const idx = byId.get(n.inputs[1]!)!;
+      return one(
+        takeAlongAxisKernel(
+          { xShape: x!.shape, idxShape: idx.shape, axis: n.attrs.axis, dtype: n.dtype },
+          target,
+        ),
+        n.inputs,
+      );
+    }
+    case "scatter_add": {
+      const idx = byId.get(n.inputs[1]!)!;
+      return one(
+        scatterAddKernel({ shape: n.shape, idxShape: idx.shape, axis: n.attrs.axis, dtype: n.dtype }, target),
+        n.inputs,
+      );
+    }
+    case "matmul": {
+      const b = byId.get(n.inputs[1]!)!;
+      const spec = {
+        aShape: x!.shape,
+        bShape: b.shape,
+        transA: n.attrs.transA,
+        transB: n.attrs.transB,
+        shape: n.shape,
+      };
+      return one(matmulKernel(spec, variant), n.inputs);
+    }
+    default:
+      throw new Error(`no kernel for ${n.op} (%${n.id})`);
+  }
+}

@@ -1,0 +1,141 @@
+// What every kernel template returns: WGSL source plus how to bind and dispatch it. Templates are
+// pure functions of shapes and attributes (constants baked in); they never import `webgpu`.
+
+import { createHash } from "node:crypto";
+import type { DType } from "../../compiler/graph/ops.ts";
+
+/** One storage binding, in @binding order (group 0). `role` says which operand or result it carries. */
+export interface KernelBinding {
+  readonly name: string;
+  readonly access: "read" | "read_write";
+}
+
+export interface Kernel {
+  /** Short label for plans, profiles and error messages, e.g. "matmul_reg[64x64x64]". */
+  readonly name: string;
+  readonly code: string;
+  readonly bindings: readonly KernelBinding[];
+  readonly workgroupSize: readonly [number, number, number];
+  /** Workgroup counts; each within maxComputeWorkgroupsPerDimension. */
+  readonly dispatch: readonly [number, number, number];
+}
+
+/** Device facts that templates may bake in. */
+export interface KernelTarget {
+  readonly maxWorkgroupsPerDimension: number;
+}
+
+export const DEFAULT_TARGET: KernelTarget = { maxWorkgroupsPerDimension: 65535 };
+
+/** Every dtype is 32 bits on the device: f16 is held as f32 for now, bool as i32 0/1. */
+export function storageType(dtype: DType): "f32" | "i32" {
+  return dtype === "f32" || dtype === "f16" ? "f32" : "i32";
+}
+
+/** The WGSL type a value has inside an expression. */
+export function exprType(dtype: DType): "f32" | "i32" | "bool" {
+  return dtype === "bool" ? "bool" : storageType(dtype);
+}
+
+/**
+ * A WGSL literal of `type` for a JS number. Values a WGSL constant cannot hold (NaN, infinities,
+ * subnormals) go through `f32_bits`, a function (so never constant-evaluated) that F32_BITS defines.
+ */
+export function literal(v: number, type: "f32" | "i32" | "bool" | "u32"): string {
+  if (type === "bool") return v !== 0 ? "true" : "false";
+  if (type === "i32") return `${Math.trunc(v) | 0}i`;
+  if (type === "u32") return `${v >>> 0}u`;
+  const f = Math.fround(v);
+  if (!Number.isFinite(f) || (f !== 0 && Math.abs(f) < 1.1754943508222875e-38)) {
+    return `f32_bits(${new Uint32Array(new Float32Array([f]).buffer)[0]}u)`;
+  }
+  if (Object.is(f, -0)) return "-0.0f";
+  const s = String(f);
+  return /[.e]/.test(s) ? `${s}f` : `${s}.0f`;
+}
+
+export const F32_BITS = "fn f32_bits(b: u32) -> f32 {\n  return bitcast<f32>(b);\n}";
+
+/** Helper functions (keyed by a marker substring such as "erf_f32(") a body uses, each once, in a stable order (the preamble only carries what is used). */
+export function helpers(body: string, table: Readonly<Record<string, string>>): string {
+  return Object.entries(table)
+    .filter(([marker]) => body.includes(marker))
+    .map(([, code]) => code)
+    .join("\n\n");
+}
+
+/** Workgroup counts for `groups` workgroups laid out in x then y (WebGPU caps each dimension). */
+export function grid(groups: number, target: KernelTarget = DEFAULT_TARGET): [number, number, number] {
+  const g = Math.max(1, groups);
+  const x = Math.min(g, target.maxWorkgroupsPerDimension);
+  return [x, Math.ceil(g / x), 1];
+}
+
+/**
+ * The storage declarations for `bindings`, typed per binding. Every binding is declared read_write:
+ * the executor binds ranges of one arena buffer, and WebGPU forbids one buffer being both read-only
+ * and writable storage in a dispatch, even in disjoint ranges. `access` still says which are written.
+ */
+export function declareBindings(bindings: readonly KernelBinding[], types: readonly string[]): string {
+  return bindings
+    .map((b, i) => `@group(0) @binding(${i}) var<storage, read_write> ${b.name}: array<${types[i]}>;`)
+    .join("\n");
+}
+
+/** The flat invocation index of a 1-D launch spread over a 2-D grid of `wg`-sized workgroups. */
+export function flatIndex(wg: number, dispatch: readonly [number, number, number]): string {
+  return dispatch[1] > 1 ? `(wid.y * ${dispatch[0]}u + wid.x) * ${wg}u + lid.x` : `wid.x * ${wg}u + lid.x`;
+}
+
+export const BUILTINS = "@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>";
+
+/** Row-major strides. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+export function count(shape: readonly number[]): number {
+  return shape.reduce((a, d) => a * d, 1);
+}
+
+/**
+ * WGSL expression for the offset into a tensor read through `strides` (one per output axis, 0 where
+ * broadcast) at flat output position `flat` of `shape`. Axes of size 1 and stride 0 cost nothing;
+ * a contiguous same-shape operand is just `flat`.
+ */
+export function offsetExpr(shape: readonly number[], strides: readonly number[], flat: string): string {
+  const own = stridesOf(shape);
+  if (strides.length === shape.length && strides.every((s, i) => s === own[i] || shape[i] === 1)) {
+    return flat;
+  }
+  const terms: string[] = [];
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i]!;
+    const s = strides[i]!;
+    if (d === 1 || s === 0) continue;
+    const o = own[i]!;
+    const total = count(shape);
+    let coord = o === 1 ? flat : `(${flat} / ${o}u)`;
+    if (o * d < total) coord = `(${coord} % ${d}u)`;
+    terms.push(s === 1 ? coord : `${coord} * ${s}u`);
+  }
+  return terms.length === 0 ? "0u" : terms.join(" + ");
+}
+
+/** Strides that read a tensor of shape `from` as if broadcast to `to` (0 along stretched axes). */
+export function broadcastStrides(from: readonly number[], to: readonly number[]): number[] {
+  const own = stridesOf(from);
+  const lead = to.length - from.length;
+  return to.map((_, i) => (i < lead || from[i - lead] === 1 ? 0 : own[i - lead]!));
+}
+
+/** SHA-256 of a shader's source, hex: the pipeline cache key. */
+export function hashSource(code: string): string {
+  return createHash("sha256").update(code).digest("hex");
+}

@@ -1,0 +1,81 @@
+// Layer normalisation over the last axis, one row per invocation (vec4 when the row length
+// allows): mean, biased variance of the centred row, then (x - mean) * rstd * gamma + beta.
+// Optionally also writes the normalised input and the reciprocal std, which the composite's
+// gradient rule reuses.
+
+import {
+  BUILTINS,
+  DEFAULT_TARGET,
+  declareBindings,
+  flatIndex,
+  grid,
+  type Kernel,
+  type KernelTarget,
+} from "./kernel.ts";
+import { type RowSpec, rowWorkgroup } from "./softmax.ts";
+
+export interface LayerNormSpec extends RowSpec {
+  readonly eps: number;
+  readonly gamma: boolean;
+  readonly beta: boolean;
+  /** Also write xhat [rows, length] and rstd [rows]. */
+  readonly saveXhat: boolean;
+  readonly saveRstd: boolean;
+}
+
+export function layerNormKernel(spec: LayerNormSpec, target: KernelTarget = DEFAULT_TARGET): Kernel {
+  const { rows, length } = spec;
+  const vec = length % 4 === 0;
+  const w = vec ? length / 4 : length;
+  const wg = rowWorkgroup(rows);
+  const dispatch = grid(Math.ceil(rows / wg), target);
+  const T = vec ? "vec4<f32>" : "f32";
+  const hsum = (v: string) => (vec ? `((${v}.x + ${v}.y) + (${v}.z + ${v}.w))` : v);
+  const bindings = [
+    { name: "x", access: "read" as const },
+    ...(spec.gamma ? [{ name: "gamma", access: "read" as const }] : []),
+    ...(spec.beta ? [{ name: "beta", access: "read" as const }] : []),
+    { name: "y", access: "read_write" as const },
+    ...(spec.saveXhat ? [{ name: "xhat", access: "read_write" as const }] : []),
+    ...(spec.saveRstd ? [{ name: "rstd_out", access: "read_write" as const }] : []),
+  ];
+  const types = bindings.map((b) => (b.name === "rstd_out" ? "f32" : T));
+  let out = "xh";
+  if (spec.gamma) out = `${out} * gamma[j]`;
+  if (spec.beta) out = `${out} + beta[j]`;
+  const eps = String(Math.fround(spec.eps));
+  const body = [
+    `@compute @workgroup_size(${wg})`,
+    `fn main(${BUILTINS}) {`,
+    `  let row = ${flatIndex(wg, dispatch)};`,
+    `  if (row >= ${rows}u) {`,
+    "    return;",
+    "  }",
+    `  let base = row * ${w}u;`,
+    `  var s = ${T}(0.0f);`,
+    `  for (var j = 0u; j < ${w}u; j++) {`,
+    "    s += x[base + j];",
+    "  }",
+    `  let mean = ${hsum("s")} / ${length}.0f;`,
+    `  var q = ${T}(0.0f);`,
+    `  for (var j = 0u; j < ${w}u; j++) {`,
+    "    let d = x[base + j] - mean;",
+    "    q += d * d;",
+    "  }",
+    `  let rstd = inverseSqrt(${hsum("q")} / ${length}.0f + ${/[.e]/.test(eps) ? eps : `${eps}.0`}f);`,
+    `  for (var j = 0u; j < ${w}u; j++) {`,
+    "    let xh = (x[base + j] - mean) * rstd;",
+    `    y[base + j] = ${out};`,
+    ...(spec.saveXhat ? ["    xhat[base + j] = xh;"] : []),
+    "  }",
+    ...(spec.saveRstd ? ["  rstd_out[row] = rstd;"] : []),
+    "}",
+  ].join("\n");
+  return {
+    name: `layernorm_rows[${rows}x${length}]`,
+    code: `${declareBindings(bindings, types)}\n\n${body}\n`,
+    bindings,
+    workgroupSize: [wg, 1, 1],
+    dispatch,
+  };
+}

@@ -1,0 +1,223 @@
+// Batched matmul C[..., M, N] = op(A)[..., M, K] op(B)[..., K, N], op = optional transpose, batch
+// axes broadcast. Two variants:
+//  - "register": no shared memory, 8-invocation workgroups, each invocation owning 8 rows x 2 vec4
+//    columns (16 vec4 accumulators), adjacent lanes on adjacent columns, a plain k loop loading
+//    2 vec4 of B and 8 scalars of A per step. Best on CPUs (lavapipe), where each storage load is
+//    costly and barriers are slow: most arithmetic per load.
+//  - "tiled": 16x16 workgroups, 64x64 output tiles staged through workgroup memory in k-steps of 16,
+//    4x4 outputs per invocation. What real GPUs want.
+// The runtime's autotuner picks one per adapter.
+
+import { BUILTINS, broadcastStrides, count, declareBindings, type Kernel } from "./kernel.ts";
+
+export type MatmulVariant = "register" | "tiled";
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ["register", "tiled"];
+
+export interface MatmulSpec {
+  readonly aShape: readonly number[];
+  readonly bShape: readonly number[];
+  readonly transA: boolean;
+  readonly transB: boolean;
+  /** The result's shape (batch axes broadcast). */
+  readonly shape: readonly number[];
+}
+
+interface Dims {
+  m: number;
+  n: number;
+  k: number;
+  batch: number[];
+  /** WGSL expressions of the batch offsets (in elements) of A, B and C for batch index `z`. */
+  aBatch: string;
+  bBatch: string;
+}
+
+function dims(s: MatmulSpec): Dims {
+  const [ar, ac] = s.aShape.slice(-2) as [number, number];
+  const [br, bc] = s.bShape.slice(-2) as [number, number];
+  const batch = s.shape.slice(0, -2);
+  const batchOffset = (own: readonly number[], size: number) => {
+    const st = broadcastStrides(own, batch);
+    const terms: string[] = [];
+    let inner = 1;
+    for (let i = batch.length - 1; i >= 0; i--) {
+      const d = batch[i]!;
+      if (d > 1 && st[i]! > 0) {
+        let coord = inner === 1 ? "z" : `(z / ${inner}u)`;
+        if (i > 0) coord = `(${coord} % ${d}u)`;
+        terms.push(`${coord} * ${st[i]! * size}u`);
+      }
+      inner *= d;
+    }
+    return terms.length === 0 ? "0u" : terms.join(" + ");
+  };
+  return {
+    m: s.transA ? ac : ar,
+    k: s.transA ? ar : ac,
+    n: s.transB ? br : bc,
+    batch,
+    aBatch: batchOffset(s.aShape.slice(0, -2), ar * ac),
+    bBatch: batchOffset(s.bShape.slice(0, -2), br * bc),
+  };
+}
+
+const BINDINGS = [
+  { name: "a", access: "read" as const },
+  { name: "b", access: "read" as const },
+  { name: "c", access: "read_write" as const },
+];
+
+export function matmulKernel(spec: MatmulSpec, variant: MatmulVariant = "register"): Kernel {
+  return variant === "tiled" ? tiledKernel(spec) : registerKernel(spec);
+}
+
+const ROWS = 8;
+const LANES = 8;
+
+function registerKernel(spec: MatmulSpec): Kernel {
+  const d = dims(spec);
+  const { m, n, k } = d;
+  const vecB = !spec.transB && n % 4 === 0;
+  const vecC = n % 4 === 0;
+  const n4 = Math.ceil(n / 4);
+  const batches = Math.max(1, count(d.batch));
+  const dispatch: [number, number, number] = [Math.ceil(n4 / (2 * LANES)), Math.ceil(m / ROWS), batches];
+  const rows = Array.from({ length: ROWS }, (_, i) => i);
+  const cols = [0, 1];
+  const aAt = (i: number) => (spec.transA ? `a[ra${i} + k * ${m}u]` : `a[ra${i} + k]`);
+  const bLoad = (j: number) => {
+    if (vecB) return `b[bb + k * ${n4}u + lc${j}]`;
+    const el = (q: number) =>
+      spec.transB
+        ? `b[bb + min(lc${j} * 4u + ${q}u, ${n - 1}u) * ${k}u + k]`
+        : `b[bb + k * ${n}u + min(lc${j} * 4u + ${q}u, ${n - 1}u)]`;
+    return `vec4<f32>(${[0, 1, 2, 3].map(el).join(", ")})`;
+  };
+  const lines = [
+    `@compute @workgroup_size(${LANES})`,
+    `fn main(${BUILTINS}) {`,
+    "  let z = wid.z;",
+    `  let aa = ${d.aBatch};`,
+    `  let bb = ${vecB ? `(${d.bBatch}) / 4u` : d.bBatch};`,
+    `  let cc = z * ${m * n}u;`,
+    `  let row0 = wid.y * ${ROWS}u;`,
+    `  let c0 = wid.x * ${2 * LANES}u + lid.x;`,
+    `  let c1 = c0 + ${LANES}u;`,
+    `  let lc0 = min(c0, ${n4 - 1}u);`,
+    `  let lc1 = min(c1, ${n4 - 1}u);`,
+    ...rows.map((i) =>
+      spec.transA
+        ? `  let ra${i} = aa + min(row0 + ${i}u, ${m - 1}u);`
+        : `  let ra${i} = aa + min(row0 + ${i}u, ${m - 1}u) * ${k}u;`,
+    ),
+    ...rows.flatMap((i) => cols.map((j) => `  var acc${i}${j} = vec4<f32>(0.0f);`)),
+    `  for (var k = 0u; k < ${k}u; k++) {`,
+    ...cols.map((j) => `    let b${j} = ${bLoad(j)};`),
+    ...rows.map((i) => `    let a${i} = ${aAt(i)};`),
+    ...rows.flatMap((i) => cols.map((j) => `    acc${i}${j} += a${i} * b${j};`)),
+    "  }",
+    ...rows.flatMap((i) => {
+      const out = [`  if (row0 + ${i}u < ${m}u) {`];
+      for (const j of cols) {
+        if (vecC) {
+          out.push(
+            `    if (c${j} < ${n4}u) {`,
+            `      c[cc / 4u + (row0 + ${i}u) * ${n4}u + c${j}] = acc${i}${j};`,
+            "    }",
+          );
+        } else {
+          for (let q = 0; q < 4; q++) {
+            const comp = "xyzw"[q];
+            out.push(
+              `    if (c${j} * 4u + ${q}u < ${n}u) {`,
+              `      c[cc + (row0 + ${i}u) * ${n}u + c${j} * 4u + ${q}u] = acc${i}${j}.${comp};`,
+              "    }",
+            );
+          }
+        }
+      }
+      out.push("  }");
+      return out;
+    }),
+    "}",
+  ];
+  const types = ["f32", vecB ? "vec4<f32>" : "f32", vecC ? "vec4<f32>" : "f32"];
+  return {
+    name: `matmul_register[${d.batch.length ? `${d.batch.join("x")}x` : ""}${m}x${k}x${n}${spec.transA ? ";tA" : ""}${spec.transB ? ";tB" : ""}]`,
+    code: `${declareBindings(BINDINGS, types)}\n\n${lines.join("\n")}\n`,
+    bindings: BINDINGS,
+    workgroupSize: [LANES, 1, 1],
+    dispatch,
+  };
+}
+
+const TILE = 64;
+const TK = 16;
+
+function tiledKernel(spec: MatmulSpec): Kernel {
+  const d = dims(spec);
+  const { m, n, k } = d;
+  const batches = Math.max(1, count(d.batch));
+  const dispatch: [number, number, number] = [Math.ceil(n / TILE), Math.ceil(m / TILE), batches];
+  const aEl = (row: string, kk: string) =>
+    spec.transA ? `a[aa + (${kk}) * ${m}u + ${row}]` : `a[aa + (${row}) * ${k}u + ${kk}]`;
+  const bEl = (kk: string, col: string) =>
+    spec.transB ? `b[bb + (${col}) * ${k}u + ${kk}]` : `b[bb + (${kk}) * ${n}u + ${col}]`;
+  const lines = [
+    `var<workgroup> as_: array<array<f32, ${TILE}>, ${TK}>;`,
+    `var<workgroup> bs_: array<array<f32, ${TILE}>, ${TK}>;`,
+    "",
+    "@compute @workgroup_size(16, 16)",
+    `fn main(${BUILTINS}) {`,
+    "  let z = wid.z;",
+    `  let aa = ${d.aBatch};`,
+    `  let bb = ${d.bBatch};`,
+    `  let cc = z * ${m * n}u;`,
+    `  let row0 = wid.y * ${TILE}u;`,
+    `  let col0 = wid.x * ${TILE}u;`,
+    "  let t = lid.y * 16u + lid.x;",
+    "  var acc: array<array<f32, 4>, 4>;",
+    `  for (var k0 = 0u; k0 < ${k}u; k0 += ${TK}u) {`,
+    "    for (var l = 0u; l < 4u; l++) {",
+    "      let e = t * 4u + l;",
+    `      let kk = e / ${TILE}u;`,
+    `      let x = e % ${TILE}u;`,
+    "      let gk = k0 + kk;",
+    `      as_[kk][x] = select(0.0f, ${aEl(`min(row0 + x, ${m - 1}u)`, `min(gk, ${k - 1}u)`)}, row0 + x < ${m}u && gk < ${k}u);`,
+    `      bs_[kk][x] = select(0.0f, ${bEl(`min(gk, ${k - 1}u)`, `min(col0 + x, ${n - 1}u)`)}, col0 + x < ${n}u && gk < ${k}u);`,
+    "    }",
+    "    workgroupBarrier();",
+    `    for (var kk = 0u; kk < ${TK}u; kk++) {`,
+    "      var av: array<f32, 4>;",
+    "      var bv: array<f32, 4>;",
+    "      for (var i = 0u; i < 4u; i++) {",
+    "        av[i] = as_[kk][lid.y * 4u + i];",
+    "        bv[i] = bs_[kk][lid.x * 4u + i];",
+    "      }",
+    "      for (var i = 0u; i < 4u; i++) {",
+    "        for (var j = 0u; j < 4u; j++) {",
+    "          acc[i][j] = fma(av[i], bv[j], acc[i][j]);",
+    "        }",
+    "      }",
+    "    }",
+    "    workgroupBarrier();",
+    "  }",
+    "  for (var i = 0u; i < 4u; i++) {",
+    "    let r = row0 + lid.y * 4u + i;",
+    "    for (var j = 0u; j < 4u; j++) {",
+    "      let col = col0 + lid.x * 4u + j;",
+    `      if (r < ${m}u && col < ${n}u) {`,
+    `        c[cc + r * ${n}u + col] = acc[i][j];`,
+    "      }",
+    "    }",
+    "  }",
+    "}",
+  ];
+  return {
+    name: `matmul_tiled[${d.batch.length ? `${d.batch.join("x")}x` : ""}${m}x${k}x${n}${spec.transA ? ";tA" : ""}${spec.transB ? ";tB" : ""}]`,
+    code: `${declareBindings(BINDINGS, ["f32", "f32", "f32"])}\n\n${lines.join("\n")}\n`,
+    bindings: BINDINGS,
+    workgroupSize: [16, 16, 1],
+    dispatch,
+  };
+}

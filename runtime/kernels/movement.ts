@@ -1,0 +1,224 @@
+// Movement as index kernels: each output element read from the position the op names. Views
+// (permute, broadcast, slice) share one strided-copy template; pad, concat pieces, gather,
+// take_along_axis and scatter_add have their own. Reshape costs nothing (the executor aliases it).
+
+import type { DType } from "../../compiler/graph/ops.ts";
+import {
+  BUILTINS,
+  count,
+  DEFAULT_TARGET,
+  declareBindings,
+  F32_BITS,
+  flatIndex,
+  grid,
+  type Kernel,
+  type KernelTarget,
+  literal,
+  offsetExpr,
+  storageType,
+  stridesOf,
+} from "./kernel.ts";
+
+const WG = 64;
+
+function launch(
+  name: string,
+  n: number,
+  bindings: readonly { name: string; access: "read" | "read_write" }[],
+  types: readonly string[],
+  lines: readonly string[],
+  target: KernelTarget,
+): Kernel {
+  const dispatch = grid(Math.ceil(n / WG), target);
+  const body = [
+    `@compute @workgroup_size(${WG})`,
+    `fn main(${BUILTINS}) {`,
+    `  let i = ${flatIndex(WG, dispatch)};`,
+    `  if (i >= ${n}u) {`,
+    "    return;",
+    "  }",
+    ...lines,
+    "}",
+  ].join("\n");
+  const pre = body.includes("f32_bits(") ? `${F32_BITS}\n\n` : "";
+  return {
+    name,
+    code: `${declareBindings(bindings, types)}\n\n${pre}${body}\n`,
+    bindings,
+    workgroupSize: [WG, 1, 1],
+    dispatch,
+  };
+}
+
+const IO = [
+  { name: "x", access: "read" as const },
+  { name: "out", access: "read_write" as const },
+];
+
+/** out[i] = x[base + sum_a coord_a(i) * strides[a]]: permute, broadcast and slice. */
+export function stridedCopyKernel(
+  spec: { shape: readonly number[]; strides: readonly number[]; base: number; dtype: DType },
+  target: KernelTarget = DEFAULT_TARGET,
+): Kernel {
+  const t = storageType(spec.dtype);
+  const off = offsetExpr(spec.shape, spec.strides, "i");
+  const at = spec.base === 0 ? off : `${spec.base}u + ${off}`;
+  return launch(
+    `copy[${spec.shape.join("x")}]`,
+    count(spec.shape),
+    IO,
+    [t, t],
+    [`  out[i] = x[${at}];`],
+    target,
+  );
+}
+
+/** Coordinate `a` of flat position `flat` in `shape`, as a WGSL u32 expression. */
+function coord(shape: readonly number[], a: number, flat: string): string {
+  const st = stridesOf(shape)[a]!;
+  const c = st === 1 ? flat : `(${flat} / ${st}u)`;
+  return a === 0 ? c : `(${c} % ${shape[a]!}u)`;
+}
+
+export function padKernel(
+  spec: {
+    inShape: readonly number[];
+    shape: readonly number[];
+    before: readonly number[];
+    interior: readonly number[];
+    value: number;
+    dtype: DType;
+  },
+  target: KernelTarget = DEFAULT_TARGET,
+): Kernel {
+  const t = storageType(spec.dtype);
+  const xs = stridesOf(spec.inShape);
+  const lines = [`  var ok = true;`, "  var at = 0u;"];
+  spec.shape.forEach((d, a) => {
+    if (d === 1 && spec.inShape[a] === 1) return;
+    const step = spec.interior[a]! + 1;
+    lines.push(`  let p${a} = i32(${coord(spec.shape, a, "i")}) - ${spec.before[a]!}i;`);
+    const conds = [`p${a} >= 0i`, `p${a} < ${(spec.inShape[a]! - 1) * step + 1}i`];
+    if (step > 1) conds.push(`p${a} % ${step}i == 0i`);
+    lines.push(`  ok = ok && ${conds.join(" && ")};`);
+    lines.push(`  at += u32(max(p${a}, 0i)) / ${step}u * ${xs[a]!}u;`);
+  });
+  const fill = literal(spec.value, t);
+  lines.push(`  out[i] = select(${fill}, x[min(at, ${count(spec.inShape) - 1}u)], ok);`);
+  return launch(`pad[${spec.shape.join("x")}]`, count(spec.shape), IO, [t, t], lines, target);
+}
+
+/** Writes one concat operand into its slot of the result. */
+export function concatPieceKernel(
+  spec: { pieceShape: readonly number[]; shape: readonly number[]; axis: number; at: number; dtype: DType },
+  target: KernelTarget = DEFAULT_TARGET,
+): Kernel {
+  const t = storageType(spec.dtype);
+  const os = stridesOf(spec.shape);
+  const off = offsetExpr(spec.pieceShape, os, "i");
+  const base = spec.at * os[spec.axis]!;
+  const at = base === 0 ? off : `${base}u + ${off}`;
+  return launch(
+    `concat_piece[${spec.pieceShape.join("x")}@${spec.at}]`,
+    count(spec.pieceShape),
+    IO,
+    [t, t],
+    [`  out[${at}] = x[i];`],
+    target,
+  );
+}
+
+const WITH_INDEX = [
+  { name: "x", access: "read" as const },
+  { name: "idx", access: "read" as const },
+  { name: "out", access: "read_write" as const },
+];
+
+/** out[p, j, q] = x[p, idx[j], q] with x seen as [pre, N, post]; indices clamped into range. */
+export function gatherKernel(
+  spec: { xShape: readonly number[]; idxCount: number; axis: number; dtype: DType },
+  target: KernelTarget = DEFAULT_TARGET,
+): Kernel {
+  const t = storageType(spec.dtype);
+  const pre = count(spec.xShape.slice(0, spec.axis));
+  const n = spec.xShape[spec.axis]!;
+  const post = count(spec.xShape.slice(spec.axis + 1));
+  const k = spec.idxCount;
+  const lines = [
+    `  let q = i % ${post}u;`,
+    `  let j = (i / ${post}u) % ${k}u;`,
+    `  let p = i / ${post * k}u;`,
+    `  let row = u32(clamp(idx[j], 0i, ${n - 1}i));`,
+    `  out[i] = x[(p * ${n}u + row) * ${post}u + q];`,
+  ];
+  return launch(
+    `gather[${spec.xShape.join("x")};${k}@${spec.axis}]`,
+    pre * k * post,
+    WITH_INDEX,
+    [t, "i32", t],
+    lines,
+    target,
+  );
+}
+
+/** out[c] = x[c with c[axis] = idx[c]]; idx has x's shape off `axis`. */
+export function takeAlongAxisKernel(
+  spec: { xShape: readonly number[]; idxShape: readonly number[]; axis: number; dtype: DType },
+  target: KernelTarget = DEFAULT_TARGET,
+): Kernel {
+  const t = storageType(spec.dtype);
+  const xs = stridesOf(spec.xShape);
+  const strides = xs.map((s, a) => (a === spec.axis ? 0 : s));
+  const lines = [
+    `  let j = u32(clamp(idx[i], 0i, ${spec.xShape[spec.axis]! - 1}i));`,
+    `  out[i] = x[${offsetExpr(spec.idxShape, strides, "i")} + j * ${xs[spec.axis]!}u];`,
+  ];
+  return launch(
+    `take_along_axis[${spec.idxShape.join("x")}@${spec.axis}]`,
+    count(spec.idxShape),
+    WITH_INDEX,
+    [t, "i32", t],
+    lines,
+    target,
+  );
+}
+
+/**
+ * out[c] = base[c] + sum over j of updates[c with c[axis] = j] where idx there equals c[axis]:
+ * each output element gathers its own contributions, so no atomics and a fixed summation order.
+ */
+export function scatterAddKernel(
+  spec: { shape: readonly number[]; idxShape: readonly number[]; axis: number; dtype: DType },
+  target: KernelTarget = DEFAULT_TARGET,
+): Kernel {
+  const t = storageType(spec.dtype);
+  const is = stridesOf(spec.idxShape);
+  const strides = is.map((s, a) => (a === spec.axis ? 0 : s));
+  const len = spec.idxShape[spec.axis]!;
+  const bindings = [
+    { name: "base", access: "read" as const },
+    { name: "idx", access: "read" as const },
+    { name: "upd", access: "read" as const },
+    { name: "out", access: "read_write" as const },
+  ];
+  const lines = [
+    `  let c = i32(${coord(spec.shape, spec.axis, "i")});`,
+    `  let u0 = ${offsetExpr(spec.shape, strides, "i")};`,
+    "  var acc = base[i];",
+    `  for (var j = 0u; j < ${len}u; j++) {`,
+    `    let u = u0 + j * ${is[spec.axis]!}u;`,
+    "    if (idx[u] == c) {",
+    "      acc += upd[u];",
+    "    }",
+    "  }",
+    "  out[i] = acc;",
+  ];
+  return launch(
+    `scatter_add[${spec.shape.join("x")}@${spec.axis}]`,
+    count(spec.shape),
+    bindings,
+    [t, "i32", t, t],
+    lines,
+    target,
+  );
+}

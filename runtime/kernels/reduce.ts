@@ -1,0 +1,212 @@
+// Reductions (sum, max, argmax) over any set of axes. One output per invocation looping over the
+// reduced axes (merged where contiguous; vec4 loads along a contiguous trailing run), or, when few
+// outputs each reduce many elements, one workgroup per output with a shared-memory tree.
+
+import type { DType } from "../../compiler/graph/ops.ts";
+import {
+  BUILTINS,
+  count,
+  DEFAULT_TARGET,
+  declareBindings,
+  F32_BITS,
+  flatIndex,
+  grid,
+  type Kernel,
+  type KernelTarget,
+  literal,
+  storageType,
+  stridesOf,
+} from "./kernel.ts";
+
+export type ReduceKind = "sum" | "max" | "argmax";
+
+export interface ReduceSpec {
+  readonly kind: ReduceKind;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  /** Ascending, non-negative. */
+  readonly axes: readonly number[];
+}
+
+interface Dim {
+  readonly size: number;
+  readonly stride: number;
+}
+
+/** Merges neighbouring axes that are adjacent in memory, so loops and index math stay short. */
+function merge(dims: readonly Dim[]): Dim[] {
+  const out: Dim[] = [];
+  for (const d of dims) {
+    if (d.size === 1) continue;
+    const last = out[out.length - 1];
+    if (last && last.stride === d.stride * d.size)
+      out[out.length - 1] = { size: last.size * d.size, stride: d.stride };
+    else out.push(d);
+  }
+  return out;
+}
+
+/** Offset expression of position `flat` (row-major over `dims`' sizes) through `dims`' strides. */
+function offsetOf(dims: readonly Dim[], flat: string): string {
+  const terms: string[] = [];
+  let inner = 1;
+  for (let i = dims.length - 1; i >= 0; i--) {
+    const d = dims[i]!;
+    let coord = inner === 1 ? flat : `(${flat} / ${inner}u)`;
+    if (i > 0) coord = `(${coord} % ${d.size}u)`;
+    terms.push(d.stride === 1 ? coord : `${coord} * ${d.stride}u`);
+    inner *= d.size;
+  }
+  return terms.length === 0 ? "0u" : terms.reverse().join(" + ");
+}
+
+function init(kind: ReduceKind, t: "f32" | "i32"): string {
+  if (kind === "sum") return t === "f32" ? "0.0f" : "0i";
+  return t === "f32" ? literal(-Infinity, "f32") : literal(-2147483648, "i32");
+}
+
+export function reduceKernel(spec: ReduceSpec, target: KernelTarget = DEFAULT_TARGET): Kernel {
+  const t = storageType(spec.dtype);
+  const xs = stridesOf(spec.shape);
+  const dims = spec.shape.map((size, i) => ({ size, stride: xs[i]! }));
+  const kept = merge(dims.filter((_, i) => !spec.axes.includes(i)));
+  const reduced = merge(dims.filter((_, i) => spec.axes.includes(i)));
+  const outputs = count(kept.map((d) => d.size));
+  const total = count(reduced.map((d) => d.size));
+  const outType = spec.kind === "argmax" ? "i32" : t;
+  if (outputs <= 64 && total >= 8192)
+    return workgroupReduce(spec, kept, reduced, outputs, total, t, outType, target);
+
+  const wg = outputs >= 4096 ? 64 : 16;
+  const dispatch = grid(Math.ceil(outputs / wg), target);
+  // A contiguous trailing run of reduced elements (rows) reads as vec4 when it is a multiple of 4.
+  const rows = reduced.length === 1 && reduced[0]!.stride === 1;
+  const vec = rows && t === "f32" && spec.kind !== "argmax" && total % 4 === 0;
+  const bindings = [
+    { name: "x", access: "read" as const },
+    { name: "out", access: "read_write" as const },
+  ];
+  const lines: string[] = [];
+  lines.push(`  let base = ${offsetOf(kept, "o")};`);
+  if (vec) {
+    const acc = spec.kind === "sum" ? "vec4<f32>(0.0f)" : `vec4<f32>(${init("max", "f32")})`;
+    lines.push(`  var acc = ${acc};`);
+    lines.push(`  let b4 = base / 4u;`);
+    lines.push(`  for (var r = 0u; r < ${total / 4}u; r++) {`);
+    lines.push(spec.kind === "sum" ? "    acc += x[b4 + r];" : "    acc = max(acc, x[b4 + r]);");
+    lines.push("  }");
+    lines.push(
+      spec.kind === "sum"
+        ? "  out[o] = (acc.x + acc.y) + (acc.z + acc.w);"
+        : "  out[o] = max(max(acc.x, acc.y), max(acc.z, acc.w));",
+    );
+  } else {
+    lines.push(`  var acc: ${t} = ${init(spec.kind, t)};`);
+    if (spec.kind === "argmax") lines.push("  var arg = 0i;");
+    lines.push(`  for (var r = 0u; r < ${total}u; r++) {`);
+    lines.push(`    let v = x[base + ${offsetOf(reduced, "r")}];`);
+    if (spec.kind === "sum") lines.push("    acc += v;");
+    else if (spec.kind === "max") lines.push("    acc = max(acc, v);");
+    else {
+      lines.push("    if (v > acc || (v != v && acc == acc)) {");
+      lines.push("      acc = v;");
+      lines.push("      arg = i32(r);");
+      lines.push("    }");
+    }
+    lines.push("  }");
+    lines.push(`  out[o] = ${spec.kind === "argmax" ? "arg" : "acc"};`);
+  }
+  const body = [
+    `@compute @workgroup_size(${wg})`,
+    `fn main(${BUILTINS}) {`,
+    `  let o = ${flatIndex(wg, dispatch)};`,
+    `  if (o >= ${outputs}u) {`,
+    "    return;",
+    "  }",
+    ...lines,
+    "}",
+  ].join("\n");
+  const types = [vec ? "vec4<f32>" : t, outType];
+  const pre = body.includes("f32_bits(") ? `${F32_BITS}\n\n` : "";
+  return {
+    name: `${spec.kind}[${spec.shape.join("x")};axes=${spec.axes.join(",")}]`,
+    code: `${declareBindings(bindings, types)}\n\n${pre}${body}\n`,
+    bindings,
+    workgroupSize: [wg, 1, 1],
+    dispatch,
+  };
+}
+
+function workgroupReduce(
+  spec: ReduceSpec,
+  kept: readonly Dim[],
+  reduced: readonly Dim[],
+  outputs: number,
+  total: number,
+  t: "f32" | "i32",
+  outType: string,
+  target: KernelTarget,
+): Kernel {
+  const wg = 64;
+  const dispatch = grid(outputs, target);
+  const bindings = [
+    { name: "x", access: "read" as const },
+    { name: "out", access: "read_write" as const },
+  ];
+  const arg = spec.kind === "argmax";
+  const better = "(v > acc || (v != v && acc == acc))";
+  const combine =
+    spec.kind === "sum"
+      ? "      acc_s[t] = acc_s[t] + acc_s[t + s];"
+      : spec.kind === "max"
+        ? "      acc_s[t] = max(acc_s[t], acc_s[t + s]);"
+        : [
+            "      let v = acc_s[t + s];",
+            "      let acc = acc_s[t];",
+            "      if (" + better + " || (v == acc && arg_s[t + s] < arg_s[t])) {",
+            "        acc_s[t] = v;",
+            "        arg_s[t] = arg_s[t + s];",
+            "      }",
+          ].join("\n");
+  const body = [
+    `var<workgroup> acc_s: array<${t}, ${wg}>;`,
+    ...(arg ? [`var<workgroup> arg_s: array<i32, ${wg}>;`] : []),
+    "",
+    `@compute @workgroup_size(${wg})`,
+    `fn main(${BUILTINS}) {`,
+    `  let o = ${dispatch[1] > 1 ? `wid.y * ${dispatch[0]}u + wid.x` : "wid.x"};`,
+    "  let t = lid.x;",
+    `  let base = ${offsetOf(kept, "min(o, " + (outputs - 1) + "u)")};`,
+    `  var acc: ${t} = ${init(spec.kind, t)};`,
+    ...(arg ? ["  var arg = 0i;"] : []),
+    `  for (var r = t; r < ${total}u; r += ${wg}u) {`,
+    `    let v = x[base + ${offsetOf(reduced, "r")}];`,
+    spec.kind === "sum"
+      ? "    acc += v;"
+      : spec.kind === "max"
+        ? "    acc = max(acc, v);"
+        : `    if ${better} {\n      acc = v;\n      arg = i32(r);\n    }`,
+    "  }",
+    "  acc_s[t] = acc;",
+    ...(arg ? ["  arg_s[t] = arg;"] : []),
+    "  workgroupBarrier();",
+    `  for (var s = ${wg / 2}u; s > 0u; s >>= 1u) {`,
+    "    if (t < s) {",
+    combine,
+    "    }",
+    "    workgroupBarrier();",
+    "  }",
+    `  if (t == 0u && o < ${outputs}u) {`,
+    `    out[o] = ${arg ? "arg_s[0]" : "acc_s[0]"};`,
+    "  }",
+    "}",
+  ].join("\n");
+  const pre = body.includes("f32_bits(") ? `${F32_BITS}\n\n` : "";
+  return {
+    name: `${spec.kind}_wg[${spec.shape.join("x")};axes=${spec.axes.join(",")}]`,
+    code: `${declareBindings(bindings, [t, outType])}\n\n${pre}${body}\n`,
+    bindings,
+    workgroupSize: [wg, 1, 1],
+    dispatch,
+  };
+}

@@ -50,7 +50,7 @@ function isObj(v: JsonValue | undefined): v is Obj {
 }
 
 /** Lexical scope of one function activation: `let` binds here, assignment rebinds where the name lives. */
-class Scope {
+export class Scope {
   private readonly vars = new Map<string, LValue>();
   constructor(private readonly parent?: Scope) {}
   get(name: string): LValue | undefined {
@@ -68,13 +68,18 @@ class Scope {
   }
 }
 
-interface Frame {
+export interface Frame {
   readonly name: string;
+  /** The definition (or, for model forwards and adapter hooks, a synthetic `fn` with their params and body). */
   readonly def: IrDefinition;
   /** The module the definition lives in (`losses` for `losses.ueo`): unqualified calls resolve there. */
   readonly module: string;
   readonly dims: Map<string, number>;
   readonly symbols: ReadonlySet<string>;
+  /** What a model forward or an adapter hook sees besides its lets and parameters (compiler/lower/model.ts). */
+  readonly owner?: unknown;
+  /** Whether the result is checked against the declared return type (off where adapter hooks reshape values). */
+  readonly checkReturn?: boolean;
 }
 
 export function isGraphValue(a: unknown): a is Value {
@@ -96,12 +101,12 @@ function describeUnsupported(name: string, def: IrDefinition): string {
 }
 
 export class Lowerer {
-  private randomOffset = 0;
+  protected randomOffset = 0;
 
   constructor(
     readonly ir: PipelineIr,
     readonly b: GraphBuilder,
-    private readonly seed = 0,
+    protected readonly seed = 0,
   ) {}
 
   /**
@@ -125,9 +130,6 @@ export class Lowerer {
     }
     if (def.kind !== "fn" && def.kind !== "loss")
       throw new LoweringError("unsupported", name, "", describeUnsupported(name, def));
-    const fail = (kind: LoweringErrorKind, reason: string): never => {
-      throw new LoweringError(kind, name, "", reason);
-    };
     const types = def.params.map((p) => parseParamType(p.type));
     const frame: Frame = {
       name,
@@ -136,6 +138,25 @@ export class Lowerer {
       dims: new Map(),
       symbols: new Set(types.flatMap((t) => (t.kind === "enum" ? t.options : []))),
     };
+    return this.invoke(frame, positional, named, dims);
+  }
+
+  /**
+   * Binds `positional` and `named` to the parameters of `frame.def` (defaults filled in, dimension
+   * symbols bound from the arguments' shapes and `dims`), runs its body and returns its result.
+   * `frame.dims` may come seeded (a model's int arguments); arguments are checked against them.
+   */
+  protected invoke(
+    frame: Frame,
+    positional: readonly LValue[],
+    named: ReadonlyMap<string, LValue>,
+    dims: ReadonlyMap<string, number> = new Map(),
+  ): LValue {
+    const { def, name } = frame;
+    const fail = (kind: LoweringErrorKind, reason: string): never => {
+      throw new LoweringError(kind, name, "", reason);
+    };
+    const types = def.params.map((p) => parseParamType(p.type));
     const scope = new Scope();
 
     if (positional.length > def.params.length) {
@@ -182,10 +203,19 @@ export class Lowerer {
       if (problem) fail("shape", `argument '${p.name}' (${p.type}): ${problem}`);
     });
 
+    this.enter(frame, scope);
     const result = this.block(frame, scope, (def.body ?? []) as JsonValue[]);
     if (!result) return fail("type", "the body ends without `return`");
-    this.checkResult(frame, result);
+    if (frame.checkReturn !== false) this.checkResult(frame, result);
     return result;
+  }
+
+  /** Called once the arguments are bound, before the body runs (model forwards rewrite parameter sites). */
+  protected enter(_frame: Frame, _scope: Scope): void {}
+
+  /** The value a `let` binds (model forwards apply adapter hooks at sites here). */
+  protected bindLet(_frame: Frame, _scope: Scope, _name: string, value: LValue): LValue {
+    return value;
   }
 
   /** A message when `v` cannot be passed where `t` is declared; binds the dimensions of tensor types. */
@@ -239,13 +269,15 @@ export class Lowerer {
   // --- statements ---------------------------------------------------------------------------------------
 
   /** Runs statements; the returned value when one of them returns. */
-  private block(frame: Frame, scope: Scope, stmts: readonly JsonValue[]): LValue | undefined {
+  protected block(frame: Frame, scope: Scope, stmts: readonly JsonValue[]): LValue | undefined {
     for (const s of stmts) {
       if (!isObj(s)) continue;
       switch (s["stmt"]) {
-        case "let":
-          scope.define(String(s["name"]), this.expr(frame, scope, s["value"]!));
+        case "let": {
+          const name = String(s["name"]);
+          scope.define(name, this.bindLet(frame, scope, name, this.expr(frame, scope, s["value"]!)));
           break;
+        }
         case "assign": {
           const v = this.expr(frame, scope, s["value"]!);
           if (!scope.assign(String(s["name"]), v)) {
@@ -385,7 +417,7 @@ export class Lowerer {
     }
   }
 
-  private lookup(frame: Frame, scope: Scope, name: string): LValue {
+  protected lookup(frame: Frame, scope: Scope, name: string): LValue {
     const local = scope.get(name);
     if (local) return local;
     const size = frame.dims.get(name);
@@ -406,7 +438,7 @@ export class Lowerer {
     throw new LowerFault("name", `unknown name '${name}'`);
   }
 
-  private calleePath(e: JsonValue | undefined): string[] | undefined {
+  protected calleePath(e: JsonValue | undefined): string[] | undefined {
     if (!isObj(e)) return undefined;
     if (e["expr"] === "name") return [String(e["name"])];
     if (e["expr"] === "member") {
@@ -416,7 +448,7 @@ export class Lowerer {
     return undefined;
   }
 
-  private callExpr(frame: Frame, scope: Scope, e: Obj): LValue {
+  protected callExpr(frame: Frame, scope: Scope, e: Obj): LValue {
     const path = this.calleePath(e["callee"]);
     if (!path) throw new LowerFault("unsupported", "calling a computed value");
     const positional = (e["args"] as JsonValue[]).map((a) => this.expr(frame, scope, a));

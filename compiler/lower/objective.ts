@@ -87,7 +87,7 @@ function longPath(o: ObjectiveBlock): string[] {
 }
 
 /** Values the runtime provides that hold integers (labels, indices, counters): their inputs are i32. */
-const INTEGER_VALUES = new Set([
+export const INTEGER_VALUES = new Set([
   "labels",
   "index",
   "groups",
@@ -102,6 +102,8 @@ const INTEGER_VALUES = new Set([
   "queue_assigned",
   "paired_labels",
   "paired_index",
+  "ids",
+  "slots",
 ]);
 
 export interface ObjectiveInput {

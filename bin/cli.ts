@@ -58,6 +58,7 @@ function buildProgram(): Command {
       "--loss <block>",
       "--emit graph: the block whose objective to lower, e.g. train or calibrate.train",
     )
+    .option("--model", "--emit graph: the backbone's forward with the adapters instead (--dims B=…,C=…)")
     .addOption(new Option("--format <format>", "output format").choices(["json", "yaml"]).default("json"))
     .option("--hash", "print only the IR's content hash (the run identity)")
     .option("--pipeline <name>", "which pipeline of the file (default: the first)")

@@ -1,19 +1,27 @@
 // `vlmp compile FILE --emit graph [--dims N=64,C=10] [--loss train]`: the selected block's objective
 // lowered to a tensor graph (inputs shaped from --dims), then that graph with its gradients with respect
 // to the logits inputs (`logits`, `paired_logits`, …).
+// `vlmp compile FILE --emit graph --model [--dims B=2,C=10,P=1] [--loss train]`: the backbone's forward
+// with the pipeline's adapters (the root block's, and those of the --loss block and its ancestors) as a
+// graph whose outputs are the backbone's sites (image_features, text_features, logits, …).
 
 import { gradients } from "../../compiler/graph/autodiff.ts";
 import { formatGraph } from "../../compiler/graph/format.ts";
 import { eliminateCommonSubexpressions } from "../../compiler/graph/passes/cse.ts";
 import { eliminateDeadCode } from "../../compiler/graph/passes/dce.ts";
+import type { PipelineIr } from "../../compiler/ir.ts";
 import { LoweringError } from "../../compiler/lower/errors.ts";
+import { forwardDims, modelForwardGraph } from "../../compiler/lower/model.ts";
 import { lowerObjective, ObjectiveError, selectObjective } from "../../compiler/lower/objective.ts";
+import type { JsonValue } from "../../compiler/values.ts";
 import { UsageError } from "../usage-error.ts";
 import { compileSpec, type SpecOptions } from "./compile-spec.ts";
 
 export interface EmitGraphOptions extends SpecOptions {
   dims?: string;
   loss?: string;
+  /** Print the backbone's forward with the adapters instead of the objective. */
+  model?: boolean;
 }
 
 /** `N=64,C=10` → sizes by symbol. */
@@ -38,6 +46,7 @@ export function runEmitGraph(file: string, overrideArgs: string[], options: Emit
   const ir = compiled.ir;
 
   try {
+    if (options.model) return emitModelGraph(ir, dims, options.loss);
     const block = selectObjective(ir, options.loss);
     const lowered = lowerObjective(ir, block, dims);
     const forward = eliminateDeadCode(eliminateCommonSubexpressions(lowered.graph));
@@ -69,4 +78,64 @@ export function runEmitGraph(file: string, overrideArgs: string[], options: Emit
     }
     throw error;
   }
+}
+
+function callText(v: JsonValue | undefined): string {
+  if (v === null || v === undefined) return "none";
+  if (typeof v !== "object") return typeof v === "string" ? JSON.stringify(v) : String(v);
+  if (Array.isArray(v)) return `[${v.map(callText).join(", ")}]`;
+  if ("$symbol" in v) return String(v["$symbol"]);
+  if ("$ref" in v) return String(v["$ref"]);
+  if ("$call" in v) {
+    const args = Object.entries((v["args"] ?? {}) as Record<string, JsonValue>);
+    return `${String(v["$call"])}(${args.map(([k, a]) => `${k}: ${callText(a)}`).join(", ")})`;
+  }
+  return JSON.stringify(v);
+}
+
+/** The backbone's forward with the adapters in scope of `loss` (or the root's), printed as a graph. */
+function emitModelGraph(ir: PipelineIr, given: Map<string, number>, loss: string | undefined): number {
+  const backbone = ir.root.settings["backbone"];
+  if (backbone === undefined || backbone === null) {
+    throw new UsageError(`pipeline '${ir.pipeline}' has no backbone`);
+  }
+  const adapters: JsonValue[] = [...ir.root.adapters];
+  if (loss !== undefined) {
+    const block = selectObjective(ir, loss);
+    for (const b of [...block.ancestors.slice(1), block.block]) adapters.push(...b.adapters);
+  }
+  const needed = forwardDims(ir, backbone);
+  const dims = new Map(given);
+  if (needed.includes("P") && !dims.has("P")) dims.set("P", 1);
+  const missing = needed.filter((s) => !dims.has(s));
+  if (missing.length > 0) {
+    throw new UsageError(
+      `the forward of ${callText(backbone)} needs sizes for ${missing.join(", ")}: give them as --dims ${needed.map((s) => `${s}=…`).join(",")}`,
+    );
+  }
+  const fwd = modelForwardGraph(ir, backbone, { adapters, dims });
+  const graph = eliminateDeadCode(eliminateCommonSubexpressions(fwd.graph));
+  const params = fwd.lowering.params;
+  const trainable = params.filter((p) => p.trainable);
+  const count = (ps: typeof params) => ps.reduce((n, p) => n + p.shape.reduce((a, d) => a * d, 1), 0);
+  const out = [
+    `# forward of ${callText(backbone)}`,
+    `# adapters: ${adapters.map(callText).join(", ") || "none"}`,
+    `# inputs: ${[...fwd.inputs].map(([n, v]) => `${n} ${v.dtype}[${v.shape.join(",")}]`).join(", ")}`,
+    ...[...fwd.lowering.provided].map(([n, v]) => `# provided: ${n} ${v.dtype}[${v.shape.join(",")}]`),
+    `# params: ${params.length} (${count(params)} values), trainable: ${trainable.length} (${count(trainable)} values)`,
+    ...trainable.map(
+      (p) =>
+        `#   trainable ${p.key} [${p.shape.join(", ")}]${
+          p.init
+            ? ` = ${p.init.kind}(${Object.entries(p.init.args)
+                .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+                .join(", ")})`
+            : ""
+        }`,
+    ),
+    formatGraph(graph),
+  ];
+  process.stdout.write(out.join("\n"));
+  return 0;
 }

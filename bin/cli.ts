@@ -98,6 +98,17 @@ function buildProgram(): Command {
       process.exitCode = runTokenize(texts, options);
     });
 
+  const model = program.command("model").description("checkpoint utilities");
+  model
+    .command("make-tiny")
+    .description("write a tiny random CLIP checkpoint in the HF layout (clip.tiny's dimensions)")
+    .requiredOption("--out <dir>", "output folder (created; existing checkpoint files are replaced)")
+    .option("--seed <n>", "random seed", "0")
+    .action(async (options) => {
+      const { runMakeTiny } = await import("./commands/model.ts");
+      process.exitCode = runMakeTiny(options);
+    });
+
   return program;
 }
 

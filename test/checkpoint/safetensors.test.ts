@@ -127,7 +127,9 @@ describe("decoding", () => {
       [0.333333, 0x3555],
       [1e-8, 0x0000],
       [2 ** -24, 0x0001],
-      [3.1416, 0x4248],
+      [2.5, 0x4100],
+      [1 + 2 ** -11, 0x3c00], // a tie rounds to even
+      [1 + 3 * 2 ** -11, 0x3c02],
       [Infinity, 0x7c00],
     ];
     for (const [value, bits] of cases) expect(floatToHalfBits(value)).toBe(bits);

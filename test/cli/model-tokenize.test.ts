@@ -2,11 +2,12 @@
 // is spawned once, in parallel, before the assertions.
 
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadClipCheckpoint } from "../../runtime/checkpoint/checkpoint.ts";
 
 const run = promisify(execFile);
 
@@ -40,13 +41,21 @@ const invocations: Record<string, string[]> = {
   missingVocab: ["tokenize", "--vocab", path.join(dir, "none.txt.gz"), "x"],
   noTokenizer: ["tokenize", "--model", dir, "x"],
   noText: ["tokenize", "--vocab", BPE],
+  badSeed: ["model", "make-tiny", "--out", path.join(dir, "bad"), "--seed", "-1x"],
+  noOut: ["model", "make-tiny"],
 };
+const tiny = path.join(dir, "tiny");
 
 beforeAll(async () => {
+  const made = (async () => {
+    outcomes["makeTiny"] = await vlmp("model", "make-tiny", "--out", tiny, "--seed", "5");
+    outcomes["tokenizeModel"] = await vlmp("tokenize", "--model", tiny, "a photo of a cat.");
+  })();
   const entries = await Promise.all(
     Object.entries(invocations).map(async ([name, args]) => [name, await vlmp(...args)] as const),
   );
   for (const [name, outcome] of entries) outcomes[name] = outcome;
+  await made;
 }, 60_000);
 
 describe("vlmp tokenize", () => {
@@ -74,5 +83,24 @@ describe("vlmp tokenize", () => {
     expect(outcomes["missingVocab"]!.stderr).not.toMatch(/internal error|\n\s+at /);
     expect(outcomes["noTokenizer"]!.code).toBe(1);
     expect(outcomes["noTokenizer"]!.stderr).toContain("vocab.json");
+  });
+});
+
+describe("vlmp model make-tiny", () => {
+  it("writes a checkpoint that loads as clip.tiny", () => {
+    expect(outcomes["makeTiny"]!.code).toBe(0);
+    expect(outcomes["makeTiny"]!.stderr).toContain("seed 5");
+    expect(existsSync(path.join(tiny, "model.safetensors"))).toBe(true);
+    expect(readFileSync(path.join(tiny, "README.md"), "utf8")).toContain("seed 5");
+    expect(loadClipCheckpoint(tiny, { model: "tiny" }).layout.size).toBe(78);
+  });
+  it("its tokenizer files serve vlmp tokenize --model", () => {
+    expect(outcomes["tokenizeModel"]!.stdout).toBe("[49406,320,1125,539,320,2368,269,49407]\n");
+  });
+  it("usage errors exit 2", () => {
+    expect(outcomes["badSeed"]!.code).toBe(2);
+    expect(outcomes["badSeed"]!.stderr).toContain("--seed must be a non-negative integer");
+    expect(outcomes["noOut"]!.code).toBe(2);
+    expect(outcomes["noOut"]!.stderr).toContain("--out");
   });
 });

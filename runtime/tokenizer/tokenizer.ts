@@ -1,5 +1,5 @@
-// CLIP's tokenizer, as the original release's `SimpleTokenizer` (without ftfy): clean the text (HTML
-// unescape twice, collapse whitespace, lower-case), split it with CLIP's pattern, map each piece's UTF-8
+// CLIP's tokenizer, as the original release's `SimpleTokenizer` (of ftfy, only NFC): clean the text (NFC,
+// HTML unescape twice, collapse whitespace, lower-case), split it with CLIP's pattern, map each piece's UTF-8
 // bytes to unicode symbols, apply the byte-level BPE (the last symbol of a word carries `</w>`), and look
 // the symbols up. `tokenize` adds the start and end tokens, truncates to the context length keeping the end
 // token last, and pads with an explicit pad id.
@@ -17,9 +17,13 @@ const WHITESPACE_RUN = /\p{White_Space}+/gu;
 const PIECES =
   /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\p{White_Space}\p{L}\p{N}]+/giu;
 
-/** The reference clean-up: `whitespace_clean(basic_clean(text)).lower()` without ftfy. */
+/**
+ * The reference clean-up, `whitespace_clean(basic_clean(text)).lower()`. Of ftfy's `fix_text` only its NFC
+ * normalisation is applied (HF's fast tokenizer does the same); its other repairs (mojibake, curly quotes)
+ * are not.
+ */
 export function cleanText(text: string): string {
-  const basic = htmlUnescape(htmlUnescape(text)).replace(STRIP, "");
+  const basic = htmlUnescape(htmlUnescape(text.normalize("NFC"))).replace(STRIP, "");
   return basic.replace(WHITESPACE_RUN, " ").replace(STRIP, "").toLowerCase();
 }
 

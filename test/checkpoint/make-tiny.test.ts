@@ -3,7 +3,7 @@
 // shapes, loadable by the checkpoint loader, byte-identical for a seed; a plain-Python reader agrees.
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -136,7 +136,7 @@ describe("make-tiny", () => {
 describe("checkpoint problems are reported by name", () => {
   const broken = path.join(root, "broken");
   beforeAll(() => {
-    makeTinyClip(broken, 1);
+    cpSync(dirOther, broken, { recursive: true });
     // Rewrite the weights: drop one tensor, add one, misshape one, keep the ignorable position_ids buffer.
     const st = Safetensors.open(path.join(broken, "model.safetensors"));
     const tensors = [...st.tensors.values()]
@@ -172,7 +172,7 @@ describe("checkpoint problems are reported by name", () => {
     const noConfig = path.join(root, "empty");
     expect(() => loadClipCheckpoint(noConfig)).toThrow(/empty\/config\.json: cannot read/);
     const siglip = path.join(root, "siglip");
-    makeTinyClip(siglip, 1);
+    cpSync(dirOther, siglip, { recursive: true });
     const config = JSON.parse(readFileSync(path.join(siglip, "config.json"), "utf8"));
     writeFileSync(path.join(siglip, "config.json"), JSON.stringify({ ...config, model_type: "siglip" }));
     expect(() => loadClipCheckpoint(siglip)).toThrow(/siglip\/config\.json: model_type: expected "clip"/);
@@ -181,7 +181,7 @@ describe("checkpoint problems are reported by name", () => {
     expect(() => loadClipCheckpoint(siglip)).toThrow(
       /no tokenizer files: expected vocab\.json and merges\.txt/,
     );
-    makeTinyClip(siglip, 1);
+    cpSync(path.join(dirOther, "merges.txt"), path.join(siglip, "merges.txt"));
     rmSync(path.join(siglip, "model.safetensors"));
     expect(() => loadClipCheckpoint(siglip)).toThrow(/siglip\/model\.safetensors: cannot open/);
   });

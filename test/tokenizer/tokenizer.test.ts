@@ -104,6 +104,10 @@ describe("clean-up and pre-tokenizer", () => {
     expect(cleanText("a\u00a0b\u3000c\u2028d")).toBe("a b c d");
     expect(cleanText("\u001cx\u001f")).toBe("x");
   });
+  it("normalises to NFC first (ftfy's normalisation): decomposed accents give the composed ids", () => {
+    const composed = CASES.find((c) => c.text === "café")!;
+    expect(original.encodeWithSpecials("cafe\u0301")).toEqual(composed.ids);
+  });
   it("html unescape matches Python's html.unescape", () => {
     // Expected values from Python 3.11: html.unescape(s).
     expect(htmlUnescape("&amp;&lt;&gt;&quot;&#39;")).toBe("&<>\"'");
@@ -159,5 +163,20 @@ describe("truncation and padding", () => {
   it("the cache returns the same ids on repeated text", () => {
     const first = original.encode("antidisestablishmentarianism");
     expect(original.encode("antidisestablishmentarianism")).toEqual(first);
+  });
+});
+
+describe("speed", () => {
+  it("tokenizes 5000 varied captions quickly (BPE cache)", () => {
+    const words = CASES.flatMap((c) => c.text.split(" ")).filter((w) => w.length > 0);
+    const texts = Array.from({ length: 5000 }, (_, i) =>
+      Array.from({ length: 12 }, (_, j) => words[(i * 7 + j * 13) % words.length]).join(" "),
+    );
+    const fresh = new ClipTokenizer(loadBpeSimpleVocab());
+    const start = performance.now();
+    const batch = fresh.tokenize(texts);
+    const ms = performance.now() - start;
+    expect(batch).toHaveLength(5000 * 77);
+    expect(ms).toBeLessThan(3000);
   });
 });

@@ -109,6 +109,39 @@ function buildProgram(): Command {
       process.exitCode = runMakeTiny(options);
     });
 
+  const data = program.command("data").description("synthetic data sets: generate and inspect");
+  data
+    .command("make")
+    .description(
+      "generate a synthetic world (PNG images, CSV manifest, class lists) deterministically by seed",
+    )
+    .argument("<world>", "ueo | cfr | clap4clip | apex | captions")
+    .requiredOption("--out <dir>", "output folder (created; must be empty unless --force)")
+    .option("--seed <n>", "random seed (default 0)")
+    .option("--size <px>", "image side in pixels (default 32)")
+    .option("--count <n>", "about how many images in all (default: the world's)")
+    .option("--force", "write into a non-empty folder")
+    .addOption(
+      new Option("--progress <mode>", "progress output")
+        .choices(["auto", "bars", "plain", "json", "none"])
+        .default("auto"),
+    )
+    .action(async (world: string, options) => {
+      const { runDataMake } = await import("./commands/data.ts");
+      process.exitCode = await runDataMake(world, options);
+    });
+  data
+    .command("show")
+    .description("render a contact sheet (PNG) of samples per class of a generated world")
+    .argument("<dir>", "a folder made by vlmp data make")
+    .option("--out <file>", "output PNG (default DIR/contact-sheet.png)")
+    .option("--per-class <n>", "samples per class (default 8)")
+    .option("--tile <px>", "tile side in pixels (default 64)")
+    .action(async (dir: string, options) => {
+      const { runDataShow } = await import("./commands/data.ts");
+      process.exitCode = await runDataShow(dir, options);
+    });
+
   return program;
 }
 

@@ -124,9 +124,15 @@ function unaryExpr(op: OpOf<"unary">, a: string, t: "f32" | "i32" | "bool"): str
     case "cast":
       return a;
     default:
-      break;
+      // The rest are float functions; an integer operand goes through f32.
+      return t === "i32" ? `i32(${floatUnary(op, `f32(${a})`)})` : floatUnary(op, a);
   }
-  // The rest are float-only (the shape rules say so).
+}
+
+function floatUnary(
+  op: Exclude<OpOf<"unary">, "neg" | "abs" | "sign" | "relu" | "floor" | "stop_gradient" | "cast">,
+  a: string,
+): string {
   switch (op) {
     case "exp":
       return `exp(${a})`;

@@ -43,7 +43,11 @@ export function exprType(dtype: DType): "f32" | "i32" | "bool" {
  */
 export function literal(v: number, type: "f32" | "i32" | "bool" | "u32"): string {
   if (type === "bool") return v !== 0 ? "true" : "false";
-  if (type === "i32") return `${Math.trunc(v) | 0}i`;
+  if (type === "i32") {
+    const i = Math.trunc(v) | 0;
+    // -2147483648i does not parse: it is the negation of an out-of-range literal.
+    return i === -2147483648 ? "(-2147483647i - 1i)" : `${i}i`;
+  }
   if (type === "u32") return `${v >>> 0}u`;
   const f = Math.fround(v);
   if (!Number.isFinite(f) || (f !== 0 && Math.abs(f) < 1.1754943508222875e-38)) {

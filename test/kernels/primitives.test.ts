@@ -185,7 +185,10 @@ describe.skipIf(!device)("primitives on the device match the reference interpret
     const b = new GraphBuilder();
     const tols = new Map<ValueId, [Tolerance, string]>();
     tols.set(b.randomUniform([37, 29], 12345, 7).id, [EXACT, "uniform"]);
-    tols.set(b.randomUniform([100], 2 ** 40 + 17, 2 ** 32 - 50).id, [EXACT, "uniform, 64-bit seed and offset carry"]);
+    tols.set(b.randomUniform([100], 2 ** 40 + 17, 2 ** 32 - 50).id, [
+      EXACT,
+      "uniform, 64-bit seed and offset carry",
+    ]);
     tols.set(b.randomNormal([41, 13], 99, 0).id, [{ rtol: 1e-5, atol: 2e-6 }, "normal"]);
     b.output("u", b.node(tols.keys().next().value!));
     await check(executor!, b.build(), new Map(), tols);
@@ -204,7 +207,12 @@ describe.skipIf(!device)("primitives on the device match the reference interpret
           let axes = shape.map((_, i) => i).filter(() => r() < 0.5);
           if (axes.length === 0) axes = [Math.floor(r() * shape.length)];
           const keep = r() < 0.5;
-          const y = kind === "sum" ? b.sum(x, axes, keep) : kind === "max" ? b.max(x, axes, keep) : b.argmax(x, axes, keep);
+          const y =
+            kind === "sum"
+              ? b.sum(x, axes, keep)
+              : kind === "max"
+                ? b.max(x, axes, keep)
+                : b.argmax(x, axes, keep);
           const tol = kind === "sum" ? { rtol: 1e-5, atol: 1e-6 * n } : EXACT;
           tols.set(y.id, [tol, `${kind} [${shape}] axes ${axes}`]);
         }
@@ -257,7 +265,12 @@ describe.skipIf(!device)("primitives on the device match the reference interpret
           const z = b.matmul(x, y, { transA: c.transA, transB: c.transB });
           b.output("z", z);
           const tol = { rtol: 1e-5, atol: 2e-7 * c.k };
-          await check(variant === "tiled" ? tiled! : executor!, b.build(), feeds, new Map([[z.id, [tol, `matmul ${JSON.stringify(c)}`]]]));
+          await check(
+            variant === "tiled" ? tiled! : executor!,
+            b.build(),
+            feeds,
+            new Map([[z.id, [tol, `matmul ${JSON.stringify(c)}`]]]),
+          );
         }),
         { numRuns: runs, seed: variant === "tiled" ? 9 : 10, endOnFailure: true },
       );
@@ -277,7 +290,12 @@ describe.skipIf(!device)("primitives on the device match the reference interpret
       const y = feedOf(feeds, b.input("b", [k, n]), randomData(r, k * n));
       const z = b.matmul(x, y);
       b.output("z", z);
-      await check(executor!, b.build(), feeds, new Map([[z.id, [{ rtol: 1e-5, atol: 2e-7 * k }, `matmul ${m}x${k}x${n}`]]]));
+      await check(
+        executor!,
+        b.build(),
+        feeds,
+        new Map([[z.id, [{ rtol: 1e-5, atol: 2e-7 * k }, `matmul ${m}x${k}x${n}`]]]),
+      );
     }
   });
 
@@ -301,10 +319,20 @@ describe.skipIf(!device)("primitives on the device match the reference interpret
         const before = shape.map(() => Math.floor(r() * 3));
         const after = shape.map(() => Math.floor(r() * 3));
         const interior = shape.map(() => Math.floor(r() * 2));
-        tols.set(b.pad(x, before, after, 0.5, interior).id, [EXACT, `pad [${shape}] ${before}/${after}/${interior}`]);
+        tols.set(b.pad(x, before, after, 0.5, interior).id, [
+          EXACT,
+          `pad [${shape}] ${before}/${after}/${interior}`,
+        ]);
         const axis = Math.floor(r() * shape.length);
         const other = shape.map((d, i) => (i === axis ? 1 + Math.floor(r() * 4) : d));
-        const y = feedOf(feeds, b.input("y", other), randomData(r, other.reduce((a, d) => a * d, 1)));
+        const y = feedOf(
+          feeds,
+          b.input("y", other),
+          randomData(
+            r,
+            other.reduce((a, d) => a * d, 1),
+          ),
+        );
         tols.set(b.concat([x, y, x], axis).id, [EXACT, `concat on axis ${axis}`]);
         b.output("x", x);
         await check(executor!, b.build(), feeds, tols);

@@ -44,25 +44,24 @@ export interface PlanOptions {
 }
 
 /**
- * Split `total` into parts proportional to `weights` by largest remainder, each part at least `min`
- * (when the weight is positive and the total allows it).
+ * Split `total` into parts proportional to `weights` by largest remainder (ties to the lower index); then
+ * every part of positive weight below `min` is raised to it, taking one at a time from the largest part.
  */
 export function allocate(total: number, weights: readonly number[], min = 0): number[] {
   const sum = weights.reduce((a, b) => a + b, 0);
-  const positive = weights.filter((w) => w > 0).length;
-  const floor = Math.min(min, Math.floor(total / Math.max(1, positive)));
-  const rest = Math.max(0, total - floor * positive);
-  const exact = weights.map((w) => (sum > 0 ? (rest * w) / sum : 0));
-  const out = exact.map((v, i) => Math.floor(v) + (weights[i]! > 0 ? floor : 0));
+  const exact = weights.map((w) => (sum > 0 ? (total * w) / sum : 0));
+  const out = exact.map(Math.floor);
   let left = total - out.reduce((a, b) => a + b, 0);
   const order = exact
     .map((v, i) => [v - Math.floor(v), i] as const)
     .sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-  for (let k = 0; left > 0 && order.length > 0; k = (k + 1) % order.length) {
-    const i = order[k]![1];
-    if (weights[i]! > 0) {
+  for (let k = 0; left > 0; k = (k + 1) % order.length, left--) out[order[k]![1]]!++;
+  for (let i = 0; i < out.length; i++) {
+    while (weights[i]! > 0 && out[i]! < min) {
+      const largest = out.indexOf(Math.max(...out));
+      if (largest === i || out[largest]! <= min) break;
+      out[largest]!--;
       out[i]!++;
-      left--;
     }
   }
   return out;

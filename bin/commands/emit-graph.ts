@@ -12,7 +12,13 @@ import { eliminateDeadCode } from "../../compiler/graph/passes/dce.ts";
 import type { PipelineIr } from "../../compiler/ir.ts";
 import { LoweringError } from "../../compiler/lower/errors.ts";
 import { forwardDims, modelForwardGraph } from "../../compiler/lower/model.ts";
-import { lowerObjective, ObjectiveError, selectObjective } from "../../compiler/lower/objective.ts";
+import {
+  lowerObjective,
+  type ObjectiveBlock,
+  ObjectiveError,
+  resolveSetting,
+  selectObjective,
+} from "../../compiler/lower/objective.ts";
 import type { JsonValue } from "../../compiler/values.ts";
 import { UsageError } from "../usage-error.ts";
 import { compileSpec, type SpecOptions } from "./compile-spec.ts";
@@ -100,11 +106,13 @@ function emitModelGraph(ir: PipelineIr, given: Map<string, number>, loss: string
     throw new UsageError(`pipeline '${ir.pipeline}' has no backbone`);
   }
   const adapters: JsonValue[] = [...ir.root.adapters];
+  let scope: ObjectiveBlock = { path: "", block: ir.root, ancestors: [] };
   if (loss !== undefined) {
-    const block = selectObjective(ir, loss);
-    for (const b of [...block.ancestors.slice(1), block.block]) adapters.push(...b.adapters);
+    scope = selectObjective(ir, loss);
+    for (const b of [...scope.ancestors.slice(1), scope.block]) adapters.push(...b.adapters);
   }
-  const needed = forwardDims(ir, backbone);
+  const settings = (path: string) => resolveSetting(scope, path);
+  const needed = forwardDims(ir, backbone, settings);
   const dims = new Map(given);
   if (needed.includes("P") && !dims.has("P")) dims.set("P", 1);
   const missing = needed.filter((s) => !dims.has(s));
@@ -113,7 +121,7 @@ function emitModelGraph(ir: PipelineIr, given: Map<string, number>, loss: string
       `the forward of ${callText(backbone)} needs sizes for ${missing.join(", ")}: give them as --dims ${needed.map((s) => `${s}=…`).join(",")}`,
     );
   }
-  const fwd = modelForwardGraph(ir, backbone, { adapters, dims });
+  const fwd = modelForwardGraph(ir, backbone, { adapters, dims, settings });
   const graph = eliminateDeadCode(eliminateCommonSubexpressions(fwd.graph));
   const params = fwd.lowering.params;
   const trainable = params.filter((p) => p.trainable);

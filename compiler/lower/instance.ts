@@ -78,7 +78,8 @@ export interface AdapterInstance {
   readonly dims: ReadonlyMap<string, number>;
   readonly symbols: ReadonlySet<string>;
   readonly paramItems: ReadonlyMap<string, Obj>;
-  readonly inits: ReadonlyMap<string, InitSpec>;
+  /** The initialiser of parameter `name`, its arguments evaluated with the hook's dimensions (`fan_in: E`). */
+  readonly initOf: (name: string, dims: ReadonlyMap<string, number>) => InitSpec | undefined;
   /** Created when a hook first reads them (their shapes are sized by the hook's dimensions). */
   readonly params: Map<string, ModelParam>;
 }
@@ -151,15 +152,26 @@ function enumOptions(def: IrDefinition): Set<string> {
   );
 }
 
-/** A pipeline value (`{$symbol: …}`, `{$ref: …}`, numbers, lists) as a lowering constant. */
-export function jsonToValue(j: JsonValue): LValue {
+/** Resolves a reference to a pipeline setting (`cfr.evalDropout`); undefined when it names none. */
+export type SettingResolver = (path: string) => JsonValue | undefined;
+
+/**
+ * A pipeline value (`{$symbol: …}`, numbers, lists) as a lowering constant; a `{$ref: …}` to a setting
+ * becomes the setting's value, any other reference (a site path) stays a string.
+ */
+export function jsonToValue(j: JsonValue, settings?: SettingResolver): LValue {
   if (j === null) return { kind: "none" };
   if (typeof j === "number") return numberValue(j);
   if (typeof j === "boolean") return { kind: "bool", value: j };
   if (typeof j === "string") return { kind: "string", value: j };
-  if (Array.isArray(j)) return { kind: "list", items: j.map(jsonToValue) };
+  if (Array.isArray(j)) return { kind: "list", items: j.map((x) => jsonToValue(x, settings)) };
   if ("$symbol" in j) return { kind: "symbol", name: String(j["$symbol"]) };
-  if ("$ref" in j) return { kind: "string", value: String(j["$ref"]) };
+  if ("$ref" in j) {
+    const setting = settings?.(String(j["$ref"]));
+    return setting !== undefined
+      ? jsonToValue(setting, settings)
+      : { kind: "string", value: String(j["$ref"]) };
+  }
   return { kind: "none" };
 }
 
@@ -495,7 +507,7 @@ export function instantiate(
   ir: PipelineIr,
   call: JsonValue,
   adapters: readonly JsonValue[],
-  _seed = 0,
+  settings?: SettingResolver,
 ): ModelTree {
   if (!isObj(call) || typeof call["$call"] !== "string") {
     throw new LoweringError(
@@ -538,16 +550,13 @@ export function instantiate(
       adapterName,
       adef,
       [],
-      new Map(Object.entries(raw).map(([k, v]) => [k, jsonToValue(v)] as const)),
+      new Map(Object.entries(raw).map(([k, v]) => [k, jsonToValue(v, settings)] as const)),
     );
     const ctx = constants.frame(adapterName, adef, moduleOf(adapterName), args);
     const paramItems = new Map<string, Obj>();
-    const inits = new Map<string, InitSpec>();
     for (const item of (adef.items ?? []) as JsonValue[]) {
       if (isObj(item) && item["item"] === "param") {
         paramItems.set(String(item["name"]), item);
-        if (item["init"] !== undefined)
-          inits.set(String(item["name"]), initSpec(constants, ctx, item["init"]));
       }
     }
     const adapter: AdapterInstance = {
@@ -560,7 +569,13 @@ export function instantiate(
       dims: intArgs(args),
       symbols: enumOptions(adef),
       paramItems,
-      inits,
+      initOf: (param, dims) => {
+        const init = paramItems.get(param)?.["init"];
+        if (init === undefined) return undefined;
+        const withDims = constants.frame(adapterName, adef, moduleOf(adapterName), args);
+        for (const [k, v] of dims) if (!withDims.frame.dims.has(k)) withDims.frame.dims.set(k, v);
+        return initSpec(constants, withDims, init);
+      },
       params: new Map(),
     };
     (tree.adapters as AdapterInstance[]).push(adapter);
@@ -572,10 +587,8 @@ export function instantiate(
         const segs = exprSegments(target, (e) => constants.eval(ctx, e));
         if (!segs)
           throw new LoweringError("unsupported", adapterName, where, "a hook's site must be a site path");
+        // An empty selection (`blocks[1..depth]` with depth 1) attaches nothing.
         const targets = resolveSegments(root, segs, where);
-        if (targets.length === 0) {
-          throw new LoweringError("name", adapterName, where, "the site names no value of this backbone");
-        }
         for (const t of targets) {
           if (t.kind !== "value") {
             throw new LoweringError(

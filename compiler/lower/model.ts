@@ -23,6 +23,7 @@ import {
   type ModelTree,
   paramShape,
   resolveSitePath,
+  type SettingResolver,
 } from "./instance.ts";
 import { INTEGER_VALUES } from "./objective.ts";
 import { bindShape, dimSymbols, evalDim, parseParamType } from "./param-types.ts";
@@ -48,6 +49,8 @@ export interface LowerModelOptions {
    * `reference_text_features`); any other becomes a graph input shaped by the hook's parameter type.
    */
   readonly values?: ReadonlyMap<string, Argument>;
+  /** Resolves references to pipeline settings in the model's and adapters' arguments (`cfr.evalDropout`). */
+  readonly settings?: SettingResolver;
 }
 
 /** A parameter of the lowered model: the backbone's (frozen unless unfrozen) and the adapters'. */
@@ -260,12 +263,13 @@ class ModelLowerer extends Lowerer {
     if (typeof shape === "string") {
       throw new LowerFault("dims", `adapter parameter '${name}' ${String(item["shape"])}: ${shape}`);
     }
+    const init = adapter.initOf(name, new Map([...adapter.dims, ...dims]));
     const p: ModelParam = {
       key: `${adapter.prefix}.${name}`,
       name,
       shape,
       trainable: item["trainable"] !== false,
-      ...(adapter.inits.has(name) ? { init: adapter.inits.get(name)! } : {}),
+      ...(init ? { init } : {}),
       owner: adapter.prefix,
     };
     adapter.params.set(name, p);
@@ -353,7 +357,7 @@ export function lowerModel(
   inputs: ReadonlyMap<string, Argument>,
   options: LowerModelOptions = {},
 ): ModelLowering {
-  const tree = instantiate(ir, call, options.adapters ?? [], options.seed ?? 0);
+  const tree = instantiate(ir, call, options.adapters ?? [], options.settings);
   const lowerer = new ModelLowerer(
     ir,
     b,
@@ -398,8 +402,8 @@ export function lowerModel(
 }
 
 /** The dimension symbols the top forward's parameters need sizes for (`B`, `C`, `P`), in order. */
-export function forwardDims(ir: PipelineIr, call: JsonValue): string[] {
-  const tree = instantiate(ir, call, []);
+export function forwardDims(ir: PipelineIr, call: JsonValue, settings?: SettingResolver): string[] {
+  const tree = instantiate(ir, call, [], settings);
   const needed: string[] = [];
   for (const p of forwardParams(tree.root)) {
     const t = parseParamType(p.type);
@@ -433,14 +437,14 @@ export function modelForwardGraph(
   call: JsonValue,
   options: LowerModelOptions = {},
 ): ForwardGraph {
-  const tree = instantiate(ir, call, []);
+  const tree = instantiate(ir, call, [], options.settings);
   const dims = new Map([...tree.root.dims, ...(options.dims ?? [])]);
   const b = new GraphBuilder();
   const inputs = new Map<string, Value>();
   for (const p of forwardParams(tree.root)) {
     const shape = paramShape(p.type ?? "", dims);
     if (typeof shape === "string") {
-      const missing = forwardDims(ir, call).filter((s) => !dims.has(s));
+      const missing = forwardDims(ir, call, options.settings).filter((s) => !dims.has(s));
       throw new LoweringError(
         "dims",
         tree.root.defName,

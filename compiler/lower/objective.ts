@@ -126,7 +126,7 @@ const isObj = (v: JsonValue | undefined): v is Obj =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** A setting's value by dotted path, seen from inside `o` (nearest enclosing block first); undefined if none. */
-function resolveSetting(o: ObjectiveBlock, path: string): JsonValue | undefined {
+export function resolveSetting(o: ObjectiveBlock, path: string): JsonValue | undefined {
   const [head, ...rest] = path.split(".");
   // A bare name (`logits`, `epochs`) is a provided value; settings are always reached by a dotted path.
   if (rest.length === 0) return undefined;

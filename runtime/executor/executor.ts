@@ -172,7 +172,9 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
     const t0 = performance.now();
     gpu.queue.submit([encoder.finish()]);
     // Sleep through most of the expected time: awaiting Dawn's promise spins a host core.
-    if (prepared.expectedMs >= 2) await sleep(prepared.expectedMs * 0.9);
+    const slept = prepared.expectedMs >= 2 ? prepared.expectedMs * 0.85 : 0;
+    if (slept > 0) await sleep(slept);
+    const woke = performance.now();
     device.check();
     await Promise.race([
       readback.mapAsync(GPUMapMode.READ),
@@ -180,8 +182,8 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
         throw new DeviceError(`WebGPU device lost during a run (${l.reason}: ${l.message})`);
       }),
     ]);
-    const ms = performance.now() - t0;
-    prepared.expectedMs = prepared.expectedMs === 0 ? ms : 0.7 * prepared.expectedMs + 0.3 * ms;
+    const done = performance.now();
+    prepared.expectedMs = nextEstimate(prepared.expectedMs, slept, done - woke, done - t0);
     const bytes = readback.getMappedRange().slice(0);
     readback.unmap();
     const result = new Map<ValueId, Tensor>();
@@ -217,6 +219,17 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
       buffers.length = 0;
     },
   };
+}
+
+/**
+ * The next estimate of a run's time. When the work was already done on waking (the wait after the
+ * sleep was short), the sleep overshot by an unknown amount: shrink the estimate. Otherwise the
+ * whole time is a true measurement.
+ */
+function nextEstimate(previous: number, slept: number, waited: number, total: number): number {
+  if (previous === 0) return total;
+  if (slept > 0 && waited < 0.5) return previous * 0.7;
+  return 0.7 * previous + 0.3 * total;
 }
 
 function storageFloat(dtype: DType): boolean {

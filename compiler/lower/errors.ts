@@ -6,7 +6,7 @@ import type { Code } from "../diagnostics.ts";
 
 // Codes are the V41xx entries of the project's diagnostics table (compiler/diagnostics.ts).
 export const LOWERING_ERROR_CODES = {
-  /** A construct the lowering does not handle yet (model forwards, adapter hooks, bool-mask indexing). */
+  /** A construct the lowering does not handle (a model or adapter called from a fn, bool-mask indexing). */
   unsupported: "V4101",
   /** Operands whose shapes or dtypes do not fit (after binding dimensions to sizes). */
   shape: "V4102",

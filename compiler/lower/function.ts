@@ -96,8 +96,8 @@ export function argumentValue(a: Argument): LValue {
 /** The kinds of definitions the lowering handles; the others fail with an `unsupported` error. */
 function describeUnsupported(name: string, def: IrDefinition): string {
   return def.kind === "model"
-    ? `'${name}' is a model: model forwards (submodules, parameters, sites) are not lowered yet`
-    : `'${name}' is an adapter: adapter hooks and parameters are not lowered yet`;
+    ? `'${name}' is a model: a fn or loss cannot run it; model forwards are lowered with their parameters by lowerModel (compiler/lower/model.ts)`
+    : `'${name}' is an adapter: its hooks are lowered inside a model's forward by lowerModel (compiler/lower/model.ts)`;
 }
 
 export class Lowerer {

@@ -146,17 +146,17 @@ function lowerError(body: string): LoweringError {
 }
 
 describe("typed errors", () => {
-  it("a model forward is unsupported, by name", () => {
+  it("a model is not a function: lowerFunction refuses it, by name", () => {
     const ir = irOf("pipelines/ueo.vlmp");
     expect(() => lowerFunction(ir, "nn.layernorm", new Map(), new GraphBuilder())).toThrow(
-      /lowering 'nn.layernorm': 'nn.layernorm' is a model: model forwards .* are not lowered yet/,
+      /lowering 'nn.layernorm': 'nn.layernorm' is a model: a fn or loss cannot run it; model forwards are lowered .* by lowerModel/,
     );
     const e = lowerError("  let d = nn.dense(4, 4)\n  return a");
     expect(e.kind).toBe("unsupported");
     expect(e.message).toMatch(/lowering 'errors.f' at `nn.dense\(4, 4\)`: calling 'nn.dense' is a model/);
   });
 
-  it("an adapter is unsupported, by name", () => {
+  it("an adapter is not a function: lowerFunction refuses it, by name", () => {
     const ir = irOf("pipelines/ueo.vlmp");
     const e = (() => {
       try {
@@ -167,7 +167,7 @@ describe("typed errors", () => {
       return undefined;
     })();
     expect(e?.code).toBe("V4101");
-    expect(e?.message).toMatch(/adapter hooks and parameters are not lowered yet/);
+    expect(e?.message).toMatch(/its hooks are lowered inside a model's forward by lowerModel/);
   });
 
   it("an axis out of range names the definition and the expression", () => {

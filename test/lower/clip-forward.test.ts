@@ -276,6 +276,23 @@ describe("gradients with respect to adapter parameters", () => {
     });
   });
 
+  it("puts the prompt context at its slots of the text embeddings, the token embeddings elsewhere", () => {
+    const emb = m.siteValue("text.embeddings")!;
+    expect(emb.shape).toEqual([C, CONTEXT, 64]);
+    const e = evaluate(forward, feeds).get(emb.id)!.data;
+    const ctx = feedOf.get("adapters.prompt.ctx")!.data;
+    const table = feedOf.get("text_model.embeddings.token_embedding.weight")!.data;
+    for (let row = 0; row < C; row++) {
+      for (let pos = 0; pos < 8; pos++) {
+        const want =
+          pos >= 1 && pos <= 4
+            ? ctx.slice((pos - 1) * 64, pos * 64)
+            : table.slice(ids.data[row * CONTEXT + pos]! * 64, (ids.data[row * CONTEXT + pos]! + 1) * 64);
+        expectClose(e.slice((row * CONTEXT + pos) * 64, (row * CONTEXT + pos + 1) * 64), want, 0);
+      }
+    }
+  });
+
   const lossAt = (g: Graph, f: Map<ValueId, Tensor>, v: Value) => evaluate(g, f).get(v.id)!.data[0]!;
 
   for (const [key, entries] of [

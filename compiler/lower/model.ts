@@ -70,6 +70,8 @@ export interface ModelLowering {
   readonly params: readonly LoweredParam[];
   /** Graph inputs created for values hooks asked for (`training`, `task_of`, …), by name. */
   readonly provided: ReadonlyMap<string, Value>;
+  /** The tensors hooks bind with `let`, as ADAPTER_NAME (`clap4clip_mu`); the last lowering of each wins. */
+  readonly hookValues: ReadonlyMap<string, Value>;
   readonly tree: ModelTree;
 }
 
@@ -77,6 +79,7 @@ class ModelLowerer extends Lowerer {
   /** Values recorded at sites, by simple site name (the latest one wins): hooks read them by name. */
   readonly byName = new Map<string, LValue>();
   readonly provided = new Map<string, Value>();
+  readonly hookLets = new Map<string, Value>();
 
   constructor(
     ir: PipelineIr,
@@ -132,6 +135,12 @@ class ModelLowerer extends Lowerer {
 
   protected override bindLet(frame: Frame, scope: Scope, name: string, value: LValue): LValue {
     const owner = frame.owner as Owner | undefined;
+    if (owner?.kind === "hook") {
+      // A hook's `let`s are provided to the pipeline as ADAPTER_NAME (`clap4clip_mu`).
+      const short = owner.adapter.defName.slice(owner.adapter.defName.lastIndexOf(".") + 1);
+      if (value.kind === "tensor") this.hookLets.set(`${short}_${name}`, value.value);
+      return value;
+    }
     if (owner?.kind !== "model" || !owner.inst.valueSites.has(name)) return value;
     return this.atSite(owner.inst, name, value, scope);
   }
@@ -397,6 +406,7 @@ export function lowerModel(
     siteValue,
     params: [...tree.backboneParams, ...tree.adapterParams],
     provided: lowerer.provided,
+    hookValues: lowerer.hookLets,
     tree,
   };
 }

@@ -136,6 +136,8 @@ describe("adapters on clip.tiny", () => {
     const f = matmulT(pooled, B, 64, fed.get("visual_projection.weight")!.data, 32);
     const h = matmulT(f, B, 32, fed.get("adapters.clip_adapter.w1")!.data, 8).map((x) => Math.max(0, x));
     const a = matmulT(h, B, 8, fed.get("adapters.clip_adapter.w2")!.data, 32).map((x) => Math.max(0, x));
+    // The hook's `let a` is provided as clip_adapter_a.
+    expectClose(values.get(m.hookValues.get("clip_adapter_a")!.id)!.data, a, 1e-12);
     expectClose(
       at("image_features").data,
       f.map((x, i) => 0.2 * a[i]! + 0.8 * x),

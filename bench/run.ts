@@ -10,3 +10,8 @@ console.log(
   `lint ${lint.lines}-line spec: ${lint.lintMs.toFixed(1)} ms median, warm (target < 50 ms); ` +
     `first in a fresh process ${lint.firstMs.toFixed(0)} ms · compile to IR: ${lint.compileMs.toFixed(1)} ms`,
 );
+
+const { benchKernels } = await import("./kernels.ts");
+await benchKernels();
+// A process holding a Dawn device may not exit by itself.
+process.exit(0);

@@ -1,0 +1,135 @@
+// Kernel benchmarks on the WebGPU device next to PyTorch CPU in the same run: matmul at 1024^3 and
+// at CLIP ViT-B/32 batch-32 shapes, softmax and layernorm rows. Kernel time only (feeds stay on
+// the device; each case's dispatches repeated in one command buffer); the host sleeps while the
+// device works, so the waiting never steals a core from lavapipe.
+
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { GraphBuilder } from "../compiler/graph/builder.ts";
+import { layerNorm, softmax } from "../compiler/graph/composites.ts";
+import type { Graph } from "../compiler/graph/graph.ts";
+import { acquireDevice, type Device } from "../runtime/device/device.ts";
+import { createExecutor, type Executor } from "../runtime/executor/executor.ts";
+
+interface Case {
+  readonly name: string;
+  readonly kind: "matmul" | "softmax" | "layernorm";
+  readonly shape: readonly number[];
+  /** Work per run: flops for matmul, bytes moved (one read, one write) otherwise. */
+  readonly work: number;
+  readonly unit: "GFLOP/s" | "GB/s";
+}
+
+const CASES: readonly Case[] = [
+  matmul("matmul 1024x1024x1024", 1024, 1024, 1024),
+  matmul("matmul [1600,768]x[768,2304] (ViT-B/32 qkv)", 1600, 768, 2304),
+  matmul("matmul [1600,768]x[768,3072] (ViT-B/32 mlp up)", 1600, 768, 3072),
+  rows("softmax", "softmax [4096,1024]", [4096, 1024]),
+  rows("softmax", "softmax [19200,50] (ViT-B/32 attention)", [19200, 50]),
+  rows("layernorm", "layernorm [1600,768] (ViT-B/32)", [1600, 768]),
+  rows("layernorm", "layernorm [4096,1024]", [4096, 1024]),
+];
+
+function matmul(name: string, m: number, k: number, n: number): Case {
+  return { name, kind: "matmul", shape: [m, k, n], work: 2 * m * k * n, unit: "GFLOP/s" };
+}
+
+function rows(kind: "softmax" | "layernorm", name: string, shape: number[]): Case {
+  return { name, kind, shape, work: 2 * 4 * shape[0]! * shape[1]!, unit: "GB/s" };
+}
+
+function graphOf(c: Case): Graph {
+  const b = new GraphBuilder();
+  if (c.kind === "matmul") {
+    const [m, k, n] = c.shape as [number, number, number];
+    b.output("y", b.matmul(b.input("a", [m, k]), b.input("b", [k, n])));
+  } else if (c.kind === "softmax") {
+    b.output("y", softmax(b, b.input("x", c.shape)));
+  } else {
+    const d = c.shape[1]!;
+    b.output("y", layerNorm(b, b.input("x", c.shape), b.input("g", [d]), b.input("b", [d])));
+  }
+  return b.build();
+}
+
+/** Median seconds per run of the case's kernels, dispatched `reps` times per command buffer. */
+async function timeCase(device: Device, ex: Executor, c: Case): Promise<number> {
+  const prepared = await ex.prepare(graphOf(c));
+  ex.dispatchOnly(prepared, 1);
+  await device.settle();
+  let t0 = performance.now();
+  ex.dispatchOnly(prepared, 1);
+  await device.settle();
+  const once = performance.now() - t0;
+  const reps = Math.max(1, Math.min(200, Math.round(300 / once)));
+  const samples: number[] = [];
+  let expected = once * reps;
+  for (let i = 0; i < 5; i++) {
+    t0 = performance.now();
+    ex.dispatchOnly(prepared, reps);
+    await device.settle(expected * 0.9);
+    const ms = performance.now() - t0;
+    expected = Math.min(expected, ms);
+    samples.push(ms / reps / 1000);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[2]!;
+}
+
+interface TorchResult {
+  torch: string;
+  threads: number;
+  blas: string;
+  cases: Record<string, number>;
+}
+
+function runTorch(cases: readonly Case[]): TorchResult | string {
+  const python = "/usr/bin/python3";
+  if (!existsSync(python)) return `${python} not found`;
+  const script = fileURLToPath(new URL("./ref/kernels_reference.py", import.meta.url));
+  const arg = JSON.stringify(cases.map((c) => ({ name: c.name, kind: c.kind, shape: c.shape })));
+  const r = spawnSync(python, [script, arg], { encoding: "utf8", timeout: 600_000 });
+  if (r.status !== 0)
+    return `PyTorch reference failed: ${(r.stderr || r.error?.message || "").trim().split("\n").at(-1)}`;
+  return JSON.parse(r.stdout) as TorchResult;
+}
+
+export interface KernelBenchRow {
+  readonly name: string;
+  readonly unit: string;
+  readonly vlmp: number;
+  readonly torch: number | undefined;
+}
+
+export async function benchKernels(log: (line: string) => void = console.log): Promise<KernelBenchRow[]> {
+  let device: Device;
+  try {
+    device = await acquireDevice();
+  } catch (e) {
+    log(`kernels: skipped (${(e as Error).message})`);
+    return [];
+  }
+  const rowsOut: KernelBenchRow[] = [];
+  try {
+    const ex = await createExecutor(device);
+    const adapter = `${device.info.description || device.info.device}`;
+    const vlmp = new Map<string, number>();
+    for (const c of CASES) vlmp.set(c.name, await timeCase(device, ex, c));
+    ex.release();
+    const torch = runTorch(CASES);
+    const torchNote = typeof torch === "string" ? torch : `PyTorch ${torch.torch}, ${torch.threads} threads`;
+    log(`kernels on ${adapter} vs ${torchNote}:`);
+    for (const c of CASES) {
+      const mine = c.work / vlmp.get(c.name)! / 1e9;
+      const ref = typeof torch === "string" ? undefined : c.work / torch.cases[c.name]! / 1e9;
+      rowsOut.push({ name: c.name, unit: c.unit, vlmp: mine, torch: ref });
+      const ratio = ref === undefined ? "" : ` · ${(mine / ref).toFixed(2)}x`;
+      const refText = ref === undefined ? "" : ` · torch ${ref.toFixed(1)} ${c.unit}`;
+      log(`  ${c.name.padEnd(48)} vlmp ${mine.toFixed(1).padStart(6)} ${c.unit}${refText}${ratio}`);
+    }
+  } finally {
+    device.destroy();
+  }
+  return rowsOut;
+}

@@ -10,6 +10,7 @@ import { GraphBuilder } from "../compiler/graph/builder.ts";
 import { layerNorm, softmax } from "../compiler/graph/composites.ts";
 import type { Graph } from "../compiler/graph/graph.ts";
 import { acquireDevice, type Device } from "../runtime/device/device.ts";
+import { autotune } from "../runtime/executor/autotune.ts";
 import { createExecutor, type Executor } from "../runtime/executor/executor.ts";
 
 interface Case {
@@ -112,14 +113,15 @@ export async function benchKernels(log: (line: string) => void = console.log): P
   }
   const rowsOut: KernelBenchRow[] = [];
   try {
-    const ex = await createExecutor(device);
+    const tuned = await autotune(device);
+    const ex = await createExecutor(device, { matmul: tuned.matmul });
     const adapter = `${device.info.description || device.info.device}`;
     const vlmp = new Map<string, number>();
     for (const c of CASES) vlmp.set(c.name, await timeCase(device, ex, c));
     ex.release();
     const torch = runTorch(CASES);
     const torchNote = typeof torch === "string" ? torch : `PyTorch ${torch.torch}, ${torch.threads} threads`;
-    log(`kernels on ${adapter} vs ${torchNote}:`);
+    log(`kernels on ${adapter} (matmul variant: ${tuned.matmul}) vs ${torchNote}:`);
     for (const c of CASES) {
       const mine = c.work / vlmp.get(c.name)! / 1e9;
       const ref = typeof torch === "string" ? undefined : c.work / torch.cases[c.name]! / 1e9;

@@ -68,7 +68,8 @@ function randomChain(seed: number): { graph: Graph; outputs: ValueId[] } {
                     : gelu(b, pick());
     pool.push(v);
   }
-  const last = b.broadcast(pool[pool.length - 1]!, [rows, cols]);
+  // Plus x, so no row is constant (layernorm of a constant row amplifies f32 rounding of its mean ~300x).
+  const last = b.add(b.broadcast(pool[pool.length - 1]!, [rows, cols]), pool[0]!);
   const outs = [softmax(b, last), layerNorm(b, last, pool[1]), b.sum(last, [1]), logSoftmax(b, last)];
   for (const [i, o] of outs.entries()) b.output(`o${i}`, o);
   return { graph: b.build(), outputs: outs.map((o) => o.id) };
@@ -94,9 +95,9 @@ describe.skipIf(!device)("graphs on the device", () => {
         const nu = lowerGraph(graph, outputs, { fuse: false }).steps.length;
         if (nf < nu) fewer++;
       }),
-      { numRuns: 12, seed: 21 },
+      { numRuns: 25, seed: 21 },
     );
-    expect(fewer).toBeGreaterThan(8);
+    expect(fewer).toBeGreaterThan(18);
   });
 
   it("a softmax and a layernorm composite each lower to one kernel", () => {

@@ -101,7 +101,7 @@ describe.skipIf(!device)("primitives on the device match the reference interpret
         b.output("dummy", b.node(tols.keys().next().value!));
         await check(executor!, b.build(), feeds, tols);
       }),
-      { numRuns: 8, seed: 5 },
+      { numRuns: 20, seed: 5 },
     );
   });
 
@@ -156,7 +156,7 @@ describe.skipIf(!device)("primitives on the device match the reference interpret
         tols.set(b.select(cond, ta, tb).id, [EXACT, "select"]);
         await check(executor!, b.build(), feeds, tols);
       }),
-      { numRuns: 8, seed: 6 },
+      { numRuns: 20, seed: 6 },
     );
   });
 
@@ -219,7 +219,7 @@ describe.skipIf(!device)("primitives on the device match the reference interpret
         b.output("x", x);
         await check(executor!, b.build(), feeds, tols);
       }),
-      { numRuns: 10, seed: 7 },
+      { numRuns: 25, seed: 7 },
     );
   });
 
@@ -248,8 +248,8 @@ describe.skipIf(!device)("primitives on the device match the reference interpret
   });
 
   for (const [variant, runs] of [
-    ["register", 24],
-    ["tiled", 10],
+    ["register", 40],
+    ["tiled", 15],
   ] as const) {
     it(`batched matmul (${variant}) with transposes and broadcast batch axes`, async () => {
       await fc.assert(
@@ -337,7 +337,7 @@ describe.skipIf(!device)("primitives on the device match the reference interpret
         b.output("x", x);
         await check(executor!, b.build(), feeds, tols);
       }),
-      { numRuns: 8, seed: 11 },
+      { numRuns: 20, seed: 11 },
     );
   });
 
@@ -363,7 +363,7 @@ describe.skipIf(!device)("primitives on the device match the reference interpret
         b.output("x", x);
         await check(executor!, b.build(), feeds, tols);
       }),
-      { numRuns: 8, seed: 12 },
+      { numRuns: 20, seed: 12 },
     );
   });
 

@@ -1,0 +1,22 @@
+// The autotuner's choice is cached per adapter and driver, and a CPU adapter gets the register matmul.
+
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { autotune } from "../../runtime/executor/autotune.ts";
+import { deviceOrSkip } from "./helpers.ts";
+
+const device = await deviceOrSkip("autotune.test.ts");
+afterAll(() => device?.destroy());
+
+describe.skipIf(!device)("autotune", () => {
+  it("chooses a matmul variant once and caches it under the adapter's key", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "vlmp-tune-"));
+    const first = await autotune(device!, dir);
+    if (device!.info.isCpu) expect(first.matmul).toBe("register");
+    const cached = JSON.parse(readFileSync(path.join(dir, "autotune.json"), "utf8"));
+    expect(cached[device!.key]).toEqual(first);
+    expect(await autotune(device!, dir)).toEqual(first);
+  });
+});

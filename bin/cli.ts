@@ -49,8 +49,11 @@ function buildProgram(): Command {
     .argument("<file>", "the .vlmp file")
     .argument("[overrides...]", "key.path=value overrides")
     .addOption(
-      new Option("--emit <what>", "what to print: the Pipeline IR, or the objective's tensor graph")
-        .choices(["ir", "graph"])
+      new Option(
+        "--emit <what>",
+        "what to print: the Pipeline IR, the objective's tensor graph, its kernel plan, or its WGSL",
+      )
+        .choices(["ir", "graph", "plan", "wgsl"])
         .default("ir"),
     )
     .option("--dims <sizes>", "--emit graph: sizes of shape symbols, e.g. N=64,C=10")
@@ -66,7 +69,7 @@ function buildProgram(): Command {
     .option("--strict", "missing data and weight paths are errors")
     .option("--deny-warnings", "exit 1 when there are warnings")
     .action(async (file: string, overrides: string[], options) => {
-      if (options.emit === "graph") {
+      if (options.emit === "graph" || options.emit === "plan" || options.emit === "wgsl") {
         const { runEmitGraph } = await import("./commands/emit-graph.ts");
         process.exitCode = runEmitGraph(file, overrides, options);
         return;

@@ -4,9 +4,13 @@
 // `vlmp compile FILE --emit graph --model [--dims B=2,C=10,P=1] [--loss train]`: the backbone's forward
 // with the pipeline's adapters (the root block's, and those of the --loss block and its ancestors) as a
 // graph whose outputs are the backbone's sites (image_features, text_features, logits, …).
+// `--emit plan` / `--emit wgsl` instead print the kernel plan of that graph (the objective with its
+// gradients, or the forward): kernels with their fused ops, dispatch sizes, arena offsets and peak
+// bytes; or every generated shader.
 
 import { gradients } from "../../compiler/graph/autodiff.ts";
 import { formatGraph } from "../../compiler/graph/format.ts";
+import type { Graph } from "../../compiler/graph/graph.ts";
 import { eliminateCommonSubexpressions } from "../../compiler/graph/passes/cse.ts";
 import { eliminateDeadCode } from "../../compiler/graph/passes/dce.ts";
 import type { PipelineIr } from "../../compiler/ir.ts";
@@ -20,6 +24,8 @@ import {
   selectObjective,
 } from "../../compiler/lower/objective.ts";
 import type { JsonValue } from "../../compiler/values.ts";
+import { lowerGraph } from "../../runtime/executor/lower.ts";
+import { formatPlan, formatWgsl } from "../../runtime/executor/plan-format.ts";
 import { UsageError } from "../usage-error.ts";
 import { compileSpec, type SpecOptions } from "./compile-spec.ts";
 
@@ -28,6 +34,18 @@ export interface EmitGraphOptions extends SpecOptions {
   loss?: string;
   /** Print the backbone's forward with the adapters instead of the objective. */
   model?: boolean;
+  /** "plan" or "wgsl": print the graph's kernel plan or its shaders instead of the graph. */
+  emit?: string;
+}
+
+/** The kernel plan (or its WGSL) of `graph`, for all its outputs, as the register-matmul (CPU) target. */
+function planText(graph: Graph, emit: string, header: readonly string[]): string {
+  const plan = lowerGraph(
+    graph,
+    graph.outputs.map((o) => o.value),
+  );
+  const body = emit === "wgsl" ? formatWgsl(graph, plan) : formatPlan(graph, plan);
+  return [...header, body].join("\n");
 }
 
 /** `N=64,C=10` → sizes by symbol. */
@@ -52,7 +70,8 @@ export function runEmitGraph(file: string, overrideArgs: string[], options: Emit
   const ir = compiled.ir;
 
   try {
-    if (options.model) return emitModelGraph(ir, dims, options.loss);
+    const emit = options.emit === "plan" || options.emit === "wgsl" ? options.emit : undefined;
+    if (options.model) return emitModelGraph(ir, dims, options.loss, emit);
     const block = selectObjective(ir, options.loss);
     const lowered = lowerObjective(ir, block, dims);
     const forward = eliminateDeadCode(eliminateCommonSubexpressions(lowered.graph));
@@ -62,6 +81,18 @@ export function runEmitGraph(file: string, overrideArgs: string[], options: Emit
       formatGraph(forward),
     ];
     const wrt = lowered.inputs.filter((i) => i.name === "logits" || i.name.endsWith("_logits"));
+    if (emit) {
+      let graph = forward;
+      const header = [out[0]!, out[1]!];
+      if (wrt.length > 0) {
+        const loss = forward.outputs.find((o) => o.name === "loss")!.value;
+        const ids = wrt.map((i) => i.value.id);
+        graph = eliminateDeadCode(eliminateCommonSubexpressions(gradients(forward, loss, ids).graph));
+        header.push(`# with gradients of loss with respect to ${wrt.map((i) => i.name).join(", ")}`);
+      }
+      process.stdout.write(planText(graph, emit, header));
+      return 0;
+    }
     if (wrt.length === 0) {
       out.push("# no logits input: no gradient graph\n");
     } else {
@@ -100,7 +131,12 @@ function callText(v: JsonValue | undefined): string {
 }
 
 /** The backbone's forward with the adapters in scope of `loss` (or the root's), printed as a graph. */
-function emitModelGraph(ir: PipelineIr, given: Map<string, number>, loss: string | undefined): number {
+function emitModelGraph(
+  ir: PipelineIr,
+  given: Map<string, number>,
+  loss: string | undefined,
+  emit?: "plan" | "wgsl",
+): number {
   const backbone = ir.root.settings["backbone"];
   if (backbone === undefined || backbone === null) {
     throw new UsageError(`pipeline '${ir.pipeline}' has no backbone`);
@@ -126,6 +162,15 @@ function emitModelGraph(ir: PipelineIr, given: Map<string, number>, loss: string
   const params = fwd.lowering.params;
   const trainable = params.filter((p) => p.trainable);
   const count = (ps: typeof params) => ps.reduce((n, p) => n + p.shape.reduce((a, d) => a * d, 1), 0);
+  if (emit) {
+    const header = [
+      `# forward of ${callText(backbone)}`,
+      `# adapters: ${adapters.map(callText).join(", ") || "none"}`,
+      `# params: ${params.length} (${count(params)} values), trainable: ${trainable.length} (${count(trainable)} values)`,
+    ];
+    process.stdout.write(planText(graph, emit, header));
+    return 0;
+  }
   const out = [
     `# forward of ${callText(backbone)}`,
     `# adapters: ${adapters.map(callText).join(", ") || "none"}`,

@@ -7,7 +7,7 @@ export class ImageDecodeError extends Error {
   constructor(
     readonly path: string,
     readonly reason: ImageErrorReason,
-    detail: string,
+    readonly detail: string,
   ) {
     super(`${path}: ${reason === "missing" ? "no such image" : "cannot decode image"}: ${detail}`);
   }

@@ -1,8 +1,27 @@
 // Images: decoding to RGB, Pillow-exact bicubic resize, CLIP's preprocessing, train-time augmentation and
 // a worker-thread loader.
 
+export {
+  type AugmentOptions,
+  augmentImage,
+  augmentRandom,
+  augmentRgb,
+  type CropBox,
+  DEFAULT_RATIO,
+  DEFAULT_SCALE,
+  randomResizedCropBox,
+} from "./augment.ts";
 export { decodeRgb } from "./decode.ts";
 export { ImageDecodeError, type ImageErrorReason } from "./errors.ts";
+export { type ImageJob, type JobSettings, runImageJob } from "./job.ts";
+export {
+  type BatchOptions,
+  defaultWorkerCount,
+  type ImageBatch,
+  ImagePool,
+  loadImageBatches,
+  type PoolOptions,
+} from "./pool.ts";
 export {
   CLIP_MEAN,
   CLIP_STD,

@@ -79,6 +79,29 @@ function buildProgram(): Command {
     });
 
   program
+    .command("run")
+    .description("run a pipeline: evaluate (and later train) into runs/<pipeline>/<time>-<irhash>/")
+    .argument("<file>", "the .vlmp file")
+    .argument("[overrides...]", "key.path=value overrides")
+    .addOption(
+      new Option("--backend <backend>", "where graphs run (auto: WebGPU when an adapter exists)")
+        .choices(["auto", "webgpu", "reference"])
+        .default("auto"),
+    )
+    .option("--runs <dir>", "folder of run directories", "runs")
+    .option("--pipeline <name>", "which pipeline of the file (default: the first)")
+    .option("--set-file <file>", "YAML file of overrides", collect, [])
+    .addOption(
+      new Option("--progress <mode>", "progress output")
+        .choices(["auto", "bars", "plain", "json", "none"])
+        .default("auto"),
+    )
+    .action(async (file: string, overrides: string[], options) => {
+      const { runRun } = await import("./commands/run.ts");
+      process.exitCode = await runRun(file, overrides, options);
+    });
+
+  program
     .command("doctor")
     .description("show the WebGPU backend, adapter, driver, limits and features, and run a self-test kernel")
     .option("--json", "print the report as JSON")

@@ -1,0 +1,66 @@
+// Where graphs run: the WebGPU executor (Dawn; a GPU, or a CPU through lavapipe) or the reference
+// interpreter (plain TypeScript, float64). Both take feeds by node id and return the requested outputs.
+// `auto` prefers WebGPU when an adapter exists and falls back to the reference interpreter.
+
+import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
+import { evaluate } from "../reference/interpreter.ts";
+import type { Tensor } from "../reference/tensor.ts";
+
+export type BackendKind = "auto" | "webgpu" | "reference";
+
+export interface Backend {
+  readonly kind: "webgpu" | "reference";
+  /** For summaries and messages: `webgpu (llvmpipe …)` or `reference`. */
+  readonly description: string;
+  run(
+    graph: Graph,
+    feeds: ReadonlyMap<ValueId, Tensor>,
+    outputs: readonly ValueId[],
+  ): Promise<Map<ValueId, Tensor>>;
+  /** Releases the device (the process may then exit). */
+  close(): void;
+}
+
+export function referenceBackend(): Backend {
+  return {
+    kind: "reference",
+    description: "reference",
+    async run(graph, feeds, outputs) {
+      const values = evaluate(graph, feeds);
+      return new Map(outputs.map((id) => [id, values.get(id)!] as const));
+    },
+    close() {},
+  };
+}
+
+export async function webgpuBackend(): Promise<Backend> {
+  const { acquireDevice } = await import("../device/device.ts");
+  const { createExecutor } = await import("../executor/executor.ts");
+  const device = await acquireDevice();
+  const executor = await createExecutor(device);
+  const info = device.info;
+  return {
+    kind: "webgpu",
+    description: `webgpu (${info.description || info.device || info.vendor}${info.isCpu ? ", CPU" : ""})`,
+    run: (graph, feeds, outputs) => executor.evaluate(graph, feeds, outputs),
+    close() {
+      executor.release();
+      device.destroy();
+    },
+  };
+}
+
+/** The backend `kind` names; `auto`: WebGPU when an adapter exists, else the reference interpreter. */
+export async function openBackend(
+  kind: BackendKind,
+  log: (message: string) => void = () => {},
+): Promise<Backend> {
+  if (kind === "reference") return referenceBackend();
+  if (kind === "webgpu") return webgpuBackend();
+  try {
+    return await webgpuBackend();
+  } catch (error) {
+    log(`no WebGPU device (${(error as Error).message.split("\n")[0]}); using the reference interpreter`);
+    return referenceBackend();
+  }
+}

@@ -1,0 +1,174 @@
+// One `evaluate LABEL { … }` block: the class text features once (in chunks of classes), then the source
+// streamed in batches of `batch` images (the last one padded; its padding rows dropped), the next batch
+// decoded and preprocessed while the device runs the current one; the block's `output` gathered into an
+// N × C matrix and its metrics computed.
+
+import type { ValueId } from "../../compiler/graph/graph.ts";
+import type { IrBlock, PipelineIr } from "../../compiler/ir.ts";
+import type { JsonValue } from "../../compiler/values.ts";
+import type { DataSource } from "../data/sources/types.ts";
+import { preprocessBatch } from "../image/preprocess.ts";
+import type { ProgressReporter } from "../progress/reporter.ts";
+import type { Tensor } from "../reference/tensor.ts";
+import type { Backend } from "./backend.ts";
+import { RunError } from "./errors.ts";
+import { type ComputedMetrics, computeMetrics } from "./metrics.ts";
+import { type Backbone, paramFeeds, splitForward } from "./model.ts";
+import { classPrompts } from "./prompts.ts";
+
+type Obj = { readonly [key: string]: JsonValue };
+const isObj = (v: JsonValue | undefined): v is Obj =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Sites an evaluate block's `output` may name. */
+const OUTPUT_SITES = new Set(["logits", "cosines"]);
+
+export interface EvaluateContext {
+  readonly ir: PipelineIr;
+  readonly backbone: Backbone;
+  readonly backend: Backend;
+  readonly adapters: readonly JsonValue[];
+  readonly templates: readonly string[];
+  readonly reporter: ProgressReporter;
+  readonly weightCache: Map<string, Tensor>;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface BlockResult {
+  readonly label: string;
+  readonly metrics: ComputedMetrics;
+  readonly output: { data: Float64Array; rows: number; cols: number };
+  readonly labels: readonly number[];
+  readonly images: number;
+  readonly seconds: number;
+}
+
+/** The site an `output` setting names (`logits`, `cosines`). */
+export function outputSite(block: IrBlock): string {
+  const out = block.settings["output"];
+  if (isObj(out) && "$ref" in out && OUTPUT_SITES.has(String(out["$ref"]))) return String(out["$ref"]);
+  throw new RunError(
+    `evaluate ${block.label ?? ""}: output = ${JSON.stringify(out)} is not supported yet (use logits or cosines)`,
+  );
+}
+
+export function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new RunError("interrupted");
+}
+
+/** Text features [C, E] of `classes`, in chunks of classes so that big template lists stay small. */
+async function textFeatures(
+  ctx: EvaluateContext,
+  classes: readonly string[],
+  batch: number,
+): Promise<Tensor> {
+  const P = ctx.templates.length;
+  const chunk = Math.max(1, Math.min(classes.length, Math.floor(256 / P)));
+  const split = splitForward(
+    ctx.ir,
+    ctx.backbone,
+    ctx.adapters,
+    { batch, classes: classes.length, textClasses: chunk, templates: P },
+    [],
+  );
+  const feeds = paramFeeds(split.text, ctx.backbone.checkpoint, ctx.weightCache);
+  const rows: Float64Array[] = [];
+  let width = 0;
+  const task = ctx.reporter.task("text features", classes.length, { unit: "class" });
+  for (let start = 0; start < classes.length; start += chunk) {
+    checkAborted(ctx.signal);
+    const names = classes.slice(start, start + chunk);
+    const padded = [...names, ...Array.from({ length: chunk - names.length }, () => names[0]!)];
+    const prompts = classPrompts(ctx.backbone.checkpoint.tokenizer, ctx.templates, padded, {
+      padId: ctx.backbone.padId,
+    });
+    feeds.set(split.textInputs.ids, prompts.ids);
+    feeds.set(split.textInputs.slots, prompts.slots);
+    const out = (await ctx.backend.run(split.text, feeds, [split.textFeaturesOut])).get(
+      split.textFeaturesOut,
+    )!;
+    width = out.shape[1]!;
+    rows.push(out.data.subarray(0, names.length * width));
+    task.increment(names.length);
+  }
+  task.finish();
+  const data = new Float64Array(classes.length * width);
+  let at = 0;
+  for (const r of rows) {
+    data.set(r, at);
+    at += r.length;
+  }
+  return { shape: [classes.length, width], data };
+}
+
+export async function evaluateBlock(
+  ctx: EvaluateContext,
+  block: IrBlock,
+  source: DataSource,
+  classes: readonly string[],
+): Promise<BlockResult> {
+  const label = block.label ?? "evaluate";
+  const batch = Number(block.settings["batch"] ?? 192);
+  const site = outputSite(block);
+  const items = source.items;
+  if (items.length === 0) throw new RunError(`evaluate ${label}: ${source.description} holds no images`);
+  const B = Math.min(batch, items.length);
+  const started = performance.now();
+  const text = await textFeatures(ctx, classes, B);
+  const split = splitForward(
+    ctx.ir,
+    ctx.backbone,
+    ctx.adapters,
+    { batch: B, classes: classes.length, textClasses: 1, templates: ctx.templates.length },
+    [site],
+  );
+  const feeds = paramFeeds(split.image, ctx.backbone.checkpoint, ctx.weightCache);
+  feeds.set(split.textFeaturesIn, text);
+  const outId: ValueId = split.imageOutputs.get(site)!;
+  const S = split.imageSize;
+  const per = 3 * S * S;
+  const C = classes.length;
+  const output = new Float64Array(items.length * C);
+
+  const load = async (start: number): Promise<Tensor> => {
+    const paths = items.slice(start, start + B).map((it) => it.path);
+    const pixels = await preprocessBatch(paths, { size: S });
+    const data = new Float64Array(B * per);
+    data.set(pixels);
+    return { shape: [B, 3, S, S], data };
+  };
+  const task = ctx.reporter.task(`evaluate ${label}`, items.length, { unit: "img" });
+  const imagesStarted = performance.now();
+  let next: Promise<Tensor> | undefined = load(0);
+  for (let start = 0; start < items.length; start += B) {
+    checkAborted(ctx.signal);
+    const pixels = await next!;
+    next = start + B < items.length ? load(start + B) : undefined;
+    next?.catch(() => {});
+    feeds.set(split.pixels, pixels);
+    const out = (await ctx.backend.run(split.image, feeds, [outId])).get(outId)!;
+    const n = Math.min(B, items.length - start);
+    output.set(out.data.subarray(0, n * C), start * C);
+    task.increment(n);
+  }
+  const imageSeconds = (performance.now() - imagesStarted) / 1000;
+  task.finish({ "img/s": items.length / imageSeconds });
+
+  const labels = items.map((it) => it.label);
+  const groups = items.every((it) => it.group !== undefined) ? items.map((it) => it.group!) : undefined;
+  const metrics = computeMetrics((block.settings["metrics"] ?? []) as JsonValue[], {
+    output: { data: output, rows: items.length, cols: C },
+    labels,
+    groups,
+    batch: B,
+  });
+  return {
+    label,
+    metrics,
+    output: { data: output, rows: items.length, cols: C },
+    labels,
+    images: items.length,
+    seconds: imageSeconds,
+    ...{ totalSeconds: (performance.now() - started) / 1000 },
+  };
+}

@@ -1,0 +1,139 @@
+// The backbone as the engine runs it: the checkpoint its `weights` names, loaded and checked against the
+// configuration the spec calls (`clip.tiny` → the `tiny` layout); the forward lowered from the stdlib with
+// the pipeline's adapters and split (split.ts) into a text graph run once per class list and an image graph
+// run per batch; parameters fed from the checkpoint by key.
+
+import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
+import type { PipelineIr } from "../../compiler/ir.ts";
+import { LoweringError } from "../../compiler/lower/errors.ts";
+import { modelForwardGraph } from "../../compiler/lower/model.ts";
+import type { JsonValue } from "../../compiler/values.ts";
+import { CheckpointError, type ClipCheckpoint, loadClipCheckpoint } from "../checkpoint/index.ts";
+import type { Tensor } from "../reference/tensor.ts";
+import { RunError } from "./errors.ts";
+import { cutGraph, graphFeeds } from "./split.ts";
+
+type Obj = { readonly [key: string]: JsonValue };
+const isObj = (v: JsonValue | undefined): v is Obj =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+const CONFIGURATIONS = new Set(["tiny", "vit_b32", "vit_b16", "vit_l14"]);
+
+export interface Backbone {
+  readonly call: JsonValue;
+  readonly checkpoint: ClipCheckpoint;
+  /** The pad id of the prompts (the configuration's `pad` argument). */
+  readonly padId: number;
+}
+
+export function loadBackbone(ir: PipelineIr): Backbone {
+  const call = ir.root.settings["backbone"];
+  if (!isObj(call) || !("$call" in call)) throw new RunError(`pipeline '${ir.pipeline}' has no backbone`);
+  const args = (call["args"] ?? {}) as Obj;
+  const weights = args["weights"];
+  if (typeof weights !== "string")
+    throw new RunError(`the backbone ${String(call["$call"])} names no weights`);
+  const name = String(call["$call"]).split(".").pop()!;
+  try {
+    const checkpoint = loadClipCheckpoint(weights, CONFIGURATIONS.has(name) ? { model: name } : {});
+    return { call, checkpoint, padId: typeof args["pad"] === "number" ? args["pad"] : 0 };
+  } catch (error) {
+    if (error instanceof CheckpointError)
+      throw new RunError(`cannot load the backbone's weights: ${error.message}`);
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new RunError(`cannot load the backbone's weights: ${(error as Error).message}`);
+    }
+    throw error;
+  }
+}
+
+export interface SplitForward {
+  /** Inputs ids, slots → outputs text_features [C, E] (and template_features). */
+  readonly text: Graph;
+  /** Inputs pixels [B, 3, S, S] and text_features → the requested sites. */
+  readonly image: Graph;
+  readonly imageSize: number;
+  /** Ids of the image graph's inputs. */
+  readonly pixels: ValueId;
+  readonly textFeaturesIn: ValueId;
+  /** Output ids of the image graph by site name. */
+  readonly imageOutputs: ReadonlyMap<string, ValueId>;
+  readonly textFeaturesOut: ValueId;
+  readonly textInputs: { readonly ids: ValueId; readonly slots: ValueId };
+}
+
+function forward(
+  ir: PipelineIr,
+  backbone: Backbone,
+  adapters: readonly JsonValue[],
+  dims: Record<string, number>,
+) {
+  try {
+    return modelForwardGraph(ir, backbone.call, { adapters, dims: new Map(Object.entries(dims)) });
+  } catch (error) {
+    if (error instanceof LoweringError) throw new RunError(`cannot lower the backbone: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * The text graph for `textClasses` classes per run and the image graph for batches of `batch` over `classes`
+ * classes, with `sites` (logits, cosines, image_features) as the image graph's outputs.
+ */
+export function splitForward(
+  ir: PipelineIr,
+  backbone: Backbone,
+  adapters: readonly JsonValue[],
+  sizes: { batch: number; classes: number; textClasses: number; templates: number },
+  sites: readonly string[],
+): SplitForward {
+  const textFwd = forward(ir, backbone, adapters, { B: 1, C: sizes.textClasses, P: sizes.templates });
+  const textFeatures = textFwd.lowering.sites.get("text_features");
+  if (!textFeatures) throw new RunError("the backbone has no text_features site");
+  const text = cutGraph(textFwd.graph, new Map([["text_features", textFeatures.id]]));
+
+  const imageFwd = forward(ir, backbone, adapters, { B: sizes.batch, C: sizes.classes, P: sizes.templates });
+  const tf = imageFwd.lowering.sites.get("text_features")!;
+  const outputs = new Map<string, ValueId>();
+  for (const s of sites) {
+    const v = imageFwd.lowering.sites.get(s);
+    if (!v)
+      throw new RunError(
+        `the backbone has no site '${s}' (sites: ${[...imageFwd.lowering.sites.keys()].join(", ")})`,
+      );
+    outputs.set(s, v.id);
+  }
+  const image = cutGraph(imageFwd.graph, outputs, new Map([[tf.id, "text_features"]]));
+  const pixels = imageFwd.inputs.get("pixels")!;
+  return {
+    text,
+    image,
+    imageSize: pixels.shape[2]!,
+    pixels: pixels.id,
+    textFeaturesIn: tf.id,
+    imageOutputs: outputs,
+    textFeaturesOut: textFeatures.id,
+    textInputs: { ids: textFwd.inputs.get("ids")!.id, slots: textFwd.inputs.get("slots")!.id },
+  };
+}
+
+/** Feeds for every param of `graph` from the checkpoint, by key (the cache keeps one copy per key). */
+export function paramFeeds(
+  graph: Graph,
+  checkpoint: ClipCheckpoint,
+  cache: Map<string, Tensor>,
+): Map<ValueId, Tensor> {
+  const feeds = new Map<ValueId, Tensor>();
+  for (const [key, node] of graphFeeds(graph).params) {
+    let t = cache.get(key);
+    if (!t) {
+      if (!checkpoint.weights.tensors.has(key)) {
+        throw new RunError(`the parameter '${key}' is not in the checkpoint and has no initial value yet`);
+      }
+      t = { shape: node.shape, data: Float64Array.from(checkpoint.weights.read(key)) };
+      cache.set(key, t);
+    }
+    feeds.set(node.id, t);
+  }
+  return feeds;
+}

@@ -135,6 +135,31 @@ function buildProgram(): Command {
       process.exitCode = runMakeTiny(options);
     });
 
+  program
+    .command("embed")
+    .description("CLIP features of images or texts, in batches, written as safetensors [N, E]")
+    .requiredOption("--model <dir>", "a checkpoint folder in the HF layout")
+    .option("--images <paths...>", "image files or folders (walked recursively)")
+    .option("--texts <file>", "a text file, one text per line")
+    .requiredOption("--out <file>", "output .safetensors (image_features or text_features)")
+    .addOption(
+      new Option("--backend <backend>", "where to run (auto: webgpu when an adapter exists)")
+        .choices(["auto", "reference", "webgpu"])
+        .default("auto"),
+    )
+    .option("--batch <n>", "items per forward (default 32)")
+    .option("--arch <name>", "tiny | vit_b32 | vit_b16 | vit_l14 | clip_model (default: by config.json)")
+    .option("--workers <n>", "image decoding threads (0: on the main thread)")
+    .addOption(
+      new Option("--progress <mode>", "progress output")
+        .choices(["auto", "bars", "plain", "json", "none"])
+        .default("auto"),
+    )
+    .action(async (options) => {
+      const { runEmbed } = await import("./commands/embed.ts");
+      process.exitCode = await runEmbed(options);
+    });
+
   const data = program.command("data").description("synthetic data sets: generate and inspect");
   data
     .command("make")

@@ -1,0 +1,14 @@
+// Feature extraction with a CLIP checkpoint (`vlmp embed`).
+
+export { type ArchChoice, chooseArch, matchArch, NAMED_ARCHS, type NamedArch } from "./arch.ts";
+export { type Backend, type BackendName, openBackend } from "./backend.ts";
+export { type EmbedOptions, embedImages, embedTexts } from "./embed.ts";
+export { checkpointTensor, paramFeeds, pruneTo, type Tower, type TowerGraph, towerGraph } from "./encoder.ts";
+export {
+  collectImagePaths,
+  type FeaturesFile,
+  IMAGE_EXTENSIONS,
+  readTextLines,
+  writeFeatures,
+} from "./files.ts";
+export { type EmbedModel, loadEmbedModel, padTokenId } from "./model.ts";

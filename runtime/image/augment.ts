@@ -30,6 +30,12 @@ export const DEFAULT_RATIO: readonly [number, number] = [3 / 4, 4 / 3];
 
 const TWO_32 = 2 ** 32;
 
+/** Python's round(): half to even (torchvision rounds crop sides with it). */
+function pyRound(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 /** Uniform doubles in [0, 1), a stream determined by (seed, epoch, index). */
 export function augmentRandom(seed: number, epoch: number, index: number): () => number {
   const key = [(seed % TWO_32) >>> 0, Math.floor(seed / TWO_32) >>> 0] as const;
@@ -64,8 +70,8 @@ export function randomResizedCropBox(
   for (let attempt = 0; attempt < 10; attempt++) {
     const targetArea = area * (scale[0] + (scale[1] - scale[0]) * random());
     const aspect = Math.exp(logLo + (logHi - logLo) * random());
-    const w = Math.round(Math.sqrt(targetArea * aspect));
-    const h = Math.round(Math.sqrt(targetArea / aspect));
+    const w = pyRound(Math.sqrt(targetArea * aspect));
+    const h = pyRound(Math.sqrt(targetArea / aspect));
     if (w > 0 && w <= width && h > 0 && h <= height) {
       const top = Math.floor(random() * (height - h + 1));
       const left = Math.floor(random() * (width - w + 1));
@@ -76,9 +82,9 @@ export function randomResizedCropBox(
   let w = width;
   let h = height;
   if (inRatio < Math.min(ratio[0], ratio[1])) {
-    h = Math.round(w / Math.min(ratio[0], ratio[1]));
+    h = pyRound(w / Math.min(ratio[0], ratio[1]));
   } else if (inRatio > Math.max(ratio[0], ratio[1])) {
-    w = Math.round(h * Math.max(ratio[0], ratio[1]));
+    w = pyRound(h * Math.max(ratio[0], ratio[1]));
   }
   return { top: Math.floor((height - h) / 2), left: Math.floor((width - w) / 2), height: h, width: w };
 }

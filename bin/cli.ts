@@ -223,5 +223,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Exit explicitly: a Dawn device (used by `run`) can keep the process alive after the work is done.
-process.exit(await main(process.argv.slice(2)));
+const code = await main(process.argv.slice(2));
+// Exit explicitly, since a Dawn device (used by `run`) can keep the process alive after the work is done;
+// but first let piped output drain, or `vlmp compile … | less` would lose all but the first 64 KiB.
+await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+await new Promise<void>((resolve) => process.stderr.write("", () => resolve()));
+process.exit(code);

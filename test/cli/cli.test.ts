@@ -86,6 +86,12 @@ const invocations = {
   json: () => vlmp("compile", "--format", "json", files.clean),
   yaml: () => vlmp("compile", "--format", "yaml", files.clean),
   unknownOverride: () => vlmp("compile", files.clean, "train.epoch=20", "--set-file", files.badYaml),
+  /** APEX's IR is over 100 KiB, more than a pipe holds: three tries, since losing the tail was intermittent. */
+  largeIr: () =>
+    run("sh", [
+      "-c",
+      `for i in 1 2 3; do "${process.execPath}" bin/vlmp.js compile pipelines/apex.vlmp | wc -c; done`,
+    ]).then(({ stdout, stderr }) => ({ code: 0, stdout, stderr })),
 };
 
 type Name = keyof typeof invocations;
@@ -123,6 +129,13 @@ describe("vlmp CLI", () => {
     expect(results.unknownCommand.stderr).toContain("unknown command 'frobnicate'");
     expect(results.unknownOption.code).toBe(2);
     expect(results.unknownOption.stderr).toContain("unknown option '--frobnicate'");
+  });
+
+  it("prints a large IR whole into a pipe (output drains before the explicit exit)", () => {
+    const sizes = results.largeIr.stdout.trim().split(/\s+/).map(Number);
+    expect(sizes).toHaveLength(3);
+    expect(new Set(sizes).size).toBe(1);
+    expect(sizes[0]).toBeGreaterThan(100_000);
   });
 
   it("lint of a missing file exits 2 with a one-line message", () => {

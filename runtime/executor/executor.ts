@@ -28,6 +28,8 @@ export interface Prepared {
   readonly bindGroups: readonly GPUBindGroup[];
   /** Moving average of a run's device time (ms), to sleep before awaiting completion. */
   expectedMs: number;
+  /** Runs so far (the first, which includes the driver's shader compiles, does not count in the average). */
+  runs: number;
 }
 
 export interface Executor {
@@ -114,7 +116,17 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
       const v = plan.values.get(id)!;
       gpu.queue.writeBuffer(arena, memory.offsets.get(id)!, toDevice(data, v.dtype, v.bytes));
     }
-    return { plan, memory, arena, readback, readOffsets, pipelines: compiled, bindGroups, expectedMs: 0 };
+    return {
+      plan,
+      memory,
+      arena,
+      readback,
+      readOffsets,
+      pipelines: compiled,
+      bindGroups,
+      expectedMs: 0,
+      runs: 0,
+    };
   }
 
   function prepare(graph: Graph, outputs?: readonly ValueId[]): Promise<Prepared> {
@@ -183,7 +195,8 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
       }),
     ]);
     const done = performance.now();
-    prepared.expectedMs = nextEstimate(prepared.expectedMs, slept, done - woke, done - t0);
+    if (prepared.runs++ > 0)
+      prepared.expectedMs = nextEstimate(prepared.expectedMs, slept, done - woke, done - t0);
     const bytes = readback.getMappedRange().slice(0);
     readback.unmap();
     const result = new Map<ValueId, Tensor>();

@@ -6,19 +6,31 @@
 //  - Elementwise nodes (unary, binary, compare, select, fills, iota, random) fuse into the kernel
 //    of their consumer when every consumer is in that kernel and the shapes agree; scalar constants
 //    become literals; a broadcast feeding an elementwise kernel becomes its index math.
+//  - Prologues and epilogues: an elementwise group that is a matmul's only consumer (bias add,
+//    QuickGELU/GELU, scale, mask) is folded into the matmul's store; one whose only consumer is a
+//    softmax or layernorm row kernel or a sum/max reduction of its shape (scale and mask before
+//    softmax, a residual add before layernorm) is evaluated where that kernel reads its input.
 //  - Reshape is free: it aliases its operand's storage.
 
 import type { AnyNode, CompositeRecord, Graph, Node, ValueId } from "../../compiler/graph/graph.ts";
 import { type DType, type Op, opGroup } from "../../compiler/graph/ops.ts";
+import { attentionKernel, MAX_KEYS, type OperandLayout } from "../kernels/attention.ts";
 import {
   type ElementwiseProgram,
   type EwOperand,
   type EwStep,
   elementwiseKernel,
 } from "../kernels/elementwise.ts";
-import { count, DEFAULT_TARGET, type Kernel, type KernelTarget, stridesOf } from "../kernels/kernel.ts";
+import {
+  broadcastStrides,
+  count,
+  DEFAULT_TARGET,
+  type Kernel,
+  type KernelTarget,
+  stridesOf,
+} from "../kernels/kernel.ts";
 import { layerNormKernel } from "../kernels/layernorm.ts";
-import { type MatmulVariant, matmulKernel } from "../kernels/matmul.ts";
+import { type MatmulSpec, type MatmulVariant, matmulKernel } from "../kernels/matmul.ts";
 import {
   concatPieceKernel,
   gatherKernel,
@@ -121,7 +133,10 @@ export function lowerGraph(graph: Graph, outputs: readonly ValueId[], opts: Lowe
       const insideSet = new Set(inside);
       const saved = new Map<string, ValueId>();
       if (!fusible(record, byId)) continue;
-      const savable = record.kind === "layernorm" ? new Set(Object.values(record.saved)) : new Set<ValueId>();
+      const savable =
+        record.kind === "layernorm" || record.kind === "attention"
+          ? new Set(Object.values(record.saved))
+          : new Set<ValueId>();
       const closed = inside.every((id) => {
         if (id === record.output) return true;
         const escapes = outputSet.has(id) || (users.get(id) ?? []).some((u) => !insideSet.has(u));
@@ -192,6 +207,71 @@ export function lowerGraph(graph: Graph, outputs: readonly ValueId[], opts: Lowe
     groupOperands.set(n.id, new Set(own));
   }
 
+  // Epilogues: a matmul whose every consumer is in one elementwise group of its shape (f32 result).
+  const epilogueOf = new Map<ValueId, ValueId>();
+  const absorbed = new Set<ValueId>();
+  // Prologues: a group whose only consumer is a row kernel or a sum/max reduction (consumer -> root).
+  const prologueOf = new Map<ValueId, ValueId>();
+  const prologueRoots = new Set<ValueId>();
+  const batchFold = new Map<ValueId, ValueId>();
+  if (fuse) {
+    for (const n of active) {
+      if (n.op !== "matmul" || outputSet.has(n.id) || n.dtype !== "f32" || fusedComposites.has(n.id))
+        continue;
+      const users = consumers.get(n.id) ?? [];
+      const g = users.length > 0 ? groupOf.get(users[0]!) : undefined;
+      if (g === undefined || epilogueOf.has(g) || !users.every((u) => groupOf.get(u) === g)) continue;
+      const root = byId.get(g)!;
+      if (!sameShape(root.shape, n.shape) || root.dtype !== "f32") continue;
+      if (groupOperands.get(g)!.size + 3 > maxBindings) continue;
+      epilogueOf.set(g, n.id);
+      absorbed.add(n.id);
+    }
+    // Weight gradients: the sum over every batch axis of a batched A^T B (batches not broadcast) is
+    // one matmul whose k runs over batch and rows together (the operands' storage read as 2-D).
+    for (const n of active) {
+      if (n.op !== "sum" || n.dtype !== "f32") continue;
+      const mm = byId.get(n.inputs[0]!)!;
+      if (mm.op !== "matmul" || !mm.attrs.transA || mm.attrs.transB || outputSet.has(mm.id)) continue;
+      if (fusedComposites.has(mm.id)) continue;
+      const nb = mm.shape.length - 2;
+      const [a, b] = mm.inputs.map((id) => byId.get(id)!);
+      const batch = mm.shape.slice(0, nb);
+      if (nb < 1 || !n.attrs.axes.every((ax, i) => ax === i) || n.attrs.axes.length !== nb) continue;
+      if (!sameShape(a!.shape.slice(0, -2), batch) || !sameShape(b!.shape.slice(0, -2), batch)) continue;
+      if (!(consumers.get(mm.id) ?? []).every((u) => u === n.id)) continue;
+      batchFold.set(n.id, mm.id);
+      absorbed.add(mm.id);
+    }
+    for (const n of active) {
+      const fc = fusedComposites.get(n.id);
+      const isReduce = (n.op === "sum" || n.op === "max") && n.dtype === "f32";
+      if (!fc && !isReduce) continue;
+      const x = fc ? fc.record.inputs[0]! : n.inputs[0]!;
+      if (groupOf.get(x) !== x || epilogueOf.has(x) || outputSet.has(x) || prologueRoots.has(x)) continue;
+      const xn = byId.get(x)!;
+      if (xn.dtype !== "f32" || isScalarLiteral(xn) || xn.op === "full") continue;
+      if (!(consumers.get(x) ?? []).every((u) => u === n.id)) continue;
+      const extra = fc ? fc.record.inputs.length - 1 + 1 + fc.saved.size : 1;
+      if (groupOperands.get(x)!.size + extra > maxBindings) continue;
+      prologueOf.set(n.id, x);
+      prologueRoots.add(x);
+    }
+  }
+
+  // An attention whose only consumer is a permute (the head merge) writes straight into its layout.
+  const outViews = new Map<ValueId, OutView>();
+  if (fuse) {
+    for (const [out, fc] of fusedComposites) {
+      if (fc.record.kind !== "attention" || outputSet.has(out)) continue;
+      const users = consumers.get(out) ?? [];
+      const p = users.length === 1 ? byId.get(users[0]!)! : undefined;
+      if (p?.op !== "permute") continue;
+      outViews.set(out, { id: p.id, perm: p.attrs.perm });
+      absorbed.add(p.id);
+    }
+  }
+
   // Steps in topological order (a group at its root's position).
   const candidates: PlanStep[] = [];
   const aliases = new Map<ValueId, ValueId>();
@@ -217,16 +297,78 @@ export function lowerGraph(graph: Graph, outputs: readonly ValueId[], opts: Lowe
       aliases.set(n.id, aliases.get(src) ?? src);
       continue;
     }
-    if (savedOwner.has(n.id)) continue;
+    if (savedOwner.has(n.id) || absorbed.has(n.id)) continue;
+    const program = (root: ValueId) =>
+      buildProgram(byId.get(root)!, members.get(root)!, groupOf, byId, ewOperand, isLiteralInput);
+    const pro = prologueOf.has(n.id) ? program(prologueOf.get(n.id)!) : undefined;
     const fc = fusedComposites.get(n.id);
     if (fc) {
-      candidates.push(compositeStep(n, fc.record, fc.saved, byId, target));
+      candidates.push(compositeStep(n, fc.record, fc.saved, byId, target, pro, outViews.get(n.id)));
       continue;
     }
     const g = groupOf.get(n.id);
     if (g !== undefined) {
-      if (g === n.id)
-        candidates.push(groupStep(n, members.get(g)!, groupOf, byId, ewOperand, isLiteralInput, target));
+      if (g !== n.id || prologueRoots.has(g)) continue;
+      const gp = program(g);
+      const mm = epilogueOf.get(g);
+      if (mm !== undefined) {
+        const self = gp.operandIds.indexOf(mm);
+        const step = primitiveSteps(byId.get(mm)!, byId, opts.matmul ?? "register", target, {
+          program: gp.program,
+          self,
+        })[0]!;
+        const extra = gp.operandIds.filter((_, k) => k !== self);
+        const [a, b] = step.args;
+        candidates.push({
+          kernel: step.kernel,
+          args: [a!, b!, ...extra, n.id],
+          writes: [n.id],
+          covers: [mm, ...gp.covers],
+        });
+      } else {
+        candidates.push({
+          kernel: elementwiseKernel(gp.program, target),
+          args: [...gp.operandIds, n.id],
+          writes: [n.id],
+          covers: gp.covers,
+        });
+      }
+      continue;
+    }
+    const folded = batchFold.get(n.id);
+    if (folded !== undefined) {
+      const mm = byId.get(folded)!;
+      const [a, b] = mm.inputs.map((id) => byId.get(id)!);
+      const rows = count(a!.shape.slice(0, -1));
+      const spec = {
+        aShape: [rows, a!.shape.at(-1)!],
+        bShape: [rows, b!.shape.at(-1)!],
+        transA: true,
+        transB: false,
+        shape: mm.shape.slice(-2),
+      };
+      const kernel = matmulKernel(spec, opts.matmul ?? "register");
+      candidates.push({ kernel, args: [a!.id, b!.id, n.id], writes: [n.id], covers: [mm.id, n.id] });
+      continue;
+    }
+    if (pro) {
+      const x = n.inputs[0]!;
+      const kernel = reduceKernel(
+        {
+          kind: n.op as "sum" | "max",
+          shape: byId.get(x)!.shape,
+          dtype: "f32",
+          axes: (n as Node<"sum">).attrs.axes,
+          prologue: pro.program,
+        },
+        target,
+      );
+      candidates.push({
+        kernel,
+        args: [...pro.operandIds, n.id],
+        writes: [n.id],
+        covers: [...pro.covers, n.id],
+      });
       continue;
     }
     candidates.push(...primitiveSteps(n, byId, opts.matmul ?? "register", target));
@@ -267,6 +409,17 @@ export function lowerGraph(graph: Graph, outputs: readonly ValueId[], opts: Lowe
 
 function fusible(record: CompositeRecord, byId: ReadonlyMap<ValueId, AnyNode>): boolean {
   const x = byId.get(record.inputs[0]!);
+  if (record.kind === "attention") {
+    const [q, k, v] = record.inputs.map((id) => byId.get(id)!);
+    const out = byId.get(record.output)!;
+    const rank = out.shape.length;
+    return (
+      [q!, k!, v!, out].every((t) => t.dtype === "f32" && t.shape.length === rank) &&
+      rank >= 2 &&
+      k!.shape[rank - 2]! <= MAX_KEYS &&
+      [q!, k!, v!].every((t) => sameShape(t.shape.slice(0, -2), out.shape.slice(0, -2)))
+    );
+  }
   if (x?.dtype !== "f32" || x.shape.length === 0) return false;
   const out = byId.get(record.output)!;
   if (!sameShape(out.shape, x.shape)) return false;
@@ -284,13 +437,22 @@ function compositeStep(
   saved: ReadonlyMap<string, ValueId>,
   byId: ReadonlyMap<ValueId, AnyNode>,
   target: KernelTarget,
+  pro?: GroupProgram,
+  outView?: OutView,
 ): PlanStep {
   const x = byId.get(record.inputs[0]!)!;
   const length = x.shape[x.shape.length - 1]!;
   const rows = count(x.shape) / length;
-  const covers = [...byId.values()].filter((m) => m.composite?.id === record.id).map((m) => m.id);
+  const covers = [
+    ...(pro?.covers ?? []),
+    ...[...byId.values()].filter((m) => m.composite?.id === record.id).map((m) => m.id),
+  ];
+  if (record.kind === "attention") return attentionStep(n, record, saved, byId, target, outView);
+  const xArgs = pro ? pro.operandIds : [x.id];
+  const prologue = pro ? { prologue: pro.program } : {};
   if (record.kind === "softmax") {
-    return { kernel: softmaxKernel({ rows, length }, target), args: [x.id, n.id], writes: [n.id], covers };
+    const kernel = softmaxKernel({ rows, length, ...prologue }, target);
+    return { kernel, args: [...xArgs, n.id], writes: [n.id], covers };
   }
   const xhat = saved.get("xhat");
   const rstd = saved.get("rstd");
@@ -303,22 +465,107 @@ function compositeStep(
       beta: record.attrs["beta"] === 1,
       saveXhat: xhat !== undefined,
       saveRstd: rstd !== undefined,
+      ...prologue,
     },
     target,
   );
   const writes = [n.id, ...(xhat !== undefined ? [xhat] : []), ...(rstd !== undefined ? [rstd] : [])];
-  return { kernel, args: [...record.inputs, ...writes], writes, covers };
+  return { kernel, args: [...xArgs, ...record.inputs.slice(1), ...writes], writes, covers };
 }
 
-function groupStep(
+/** Where an attention writes its result when the head-merge permute folds into its store. */
+interface OutView {
+  readonly id: ValueId;
+  readonly perm: readonly number[];
+}
+
+/** A value read through a permute folds into the reader's strides: the stored value and its strides per axis. */
+function viewOf(id: ValueId, byId: ReadonlyMap<ValueId, AnyNode>): { id: ValueId; strides: number[] } {
+  const n = byId.get(id)!;
+  if (n.op === "permute") {
+    const src = byId.get(n.inputs[0]!)!;
+    const st = stridesOf(src.shape);
+    return { id: src.id, strides: n.attrs.perm.map((p) => st[p]!) };
+  }
+  return { id, strides: stridesOf(n.shape) };
+}
+
+function attentionStep(
+  n: AnyNode,
+  record: CompositeRecord,
+  saved: ReadonlyMap<string, ValueId>,
+  byId: ReadonlyMap<ValueId, AnyNode>,
+  target: KernelTarget,
+  outView?: OutView,
+): PlanStep {
+  const [q, k, v] = record.inputs.slice(0, 3).map((id) => viewOf(id, byId));
+  const qn = byId.get(record.inputs[0]!)!;
+  const kn = byId.get(record.inputs[1]!)!;
+  const vn = byId.get(record.inputs[2]!)!;
+  const rank = n.shape.length;
+  const batch = n.shape.slice(0, -2);
+  const layout = (strides: readonly number[]): OperandLayout => ({
+    batch: strides.slice(0, -2),
+    row: strides[rank - 2]!,
+    col: strides[rank - 1]!,
+  });
+  let out = layout(stridesOf(n.shape));
+  if (outView) {
+    const ys = stridesOf(byId.get(outView.id)!.shape);
+    out = layout(n.shape.map((_, a) => ys[outView.perm.indexOf(a)]!));
+  }
+  const maskId = record.inputs[3];
+  const mask =
+    maskId === undefined
+      ? undefined
+      : layout(
+          broadcastStrides(byId.get(maskId)!.shape, [...batch, qn.shape[rank - 2]!, kn.shape[rank - 2]!]),
+        );
+  const probs = saved.get("probs");
+  const inside = [...byId.values()].filter((m) => m.composite?.id === record.id);
+  const kernel = attentionKernel(
+    {
+      batch,
+      lq: qn.shape[rank - 2]!,
+      lk: kn.shape[rank - 2]!,
+      d: qn.shape[rank - 1]!,
+      dv: vn.shape[rank - 1]!,
+      scale: record.attrs["scale"]!,
+      causal: inside.some((m) => m.op === "iota"),
+      q: layout(q!.strides),
+      k: layout(k!.strides),
+      v: layout(v!.strides),
+      out,
+      ...(mask ? { mask } : {}),
+      saveProbs: probs !== undefined,
+    },
+    target,
+  );
+  const result = outView?.id ?? n.id;
+  const writes = [result, ...(probs !== undefined ? [probs] : [])];
+  return {
+    kernel,
+    args: [q!.id, k!.id, v!.id, ...(maskId !== undefined ? [maskId] : []), ...writes],
+    writes,
+    covers: [...inside.map((m) => m.id), ...(outView ? [outView.id] : [])],
+  };
+}
+
+interface GroupProgram {
+  readonly program: ElementwiseProgram;
+  /** The value bound for each of the program's operands. */
+  readonly operandIds: readonly ValueId[];
+  readonly covers: readonly ValueId[];
+}
+
+function buildProgram(
   root: AnyNode,
   members: readonly AnyNode[],
   groupOf: ReadonlyMap<ValueId, ValueId>,
   byId: ReadonlyMap<ValueId, AnyNode>,
   ewOperand: (id: ValueId) => ValueId,
   isLiteralInput: (id: ValueId) => boolean,
-  target: KernelTarget,
-): PlanStep {
+): GroupProgram {
   const steps: EwStep[] = [];
   const operands: EwOperand[] = [];
   const operandIds: ValueId[] = [];
@@ -383,12 +630,7 @@ function groupStep(
     steps,
     result: stepOf.get(`n${root.id}`)!,
   };
-  return {
-    kernel: elementwiseKernel(program, target),
-    args: [...operandIds, root.id],
-    writes: [root.id],
-    covers: members.map((m) => m.id),
-  };
+  return { program, operandIds, covers: members.map((m) => m.id) };
 }
 
 function primitiveSteps(
@@ -396,6 +638,7 @@ function primitiveSteps(
   byId: ReadonlyMap<ValueId, AnyNode>,
   variant: MatmulVariant,
   target: KernelTarget,
+  epilogue?: MatmulSpec["epilogue"],
 ): PlanStep[] {
   const x = byId.get(n.inputs[0]!);
   const one = (kernel: Kernel, args: readonly ValueId[]): PlanStep[] => [
@@ -488,6 +731,7 @@ function primitiveSteps(
         transA: n.attrs.transA,
         transB: n.attrs.transB,
         shape: n.shape,
+        ...(epilogue ? { epilogue } : {}),
       };
       return one(matmulKernel(spec, variant), n.inputs);
     }

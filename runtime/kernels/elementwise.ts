@@ -171,17 +171,16 @@ function binaryExpr(op: OpOf<"binary"> | OpOf<"compare">, a: string, b: string, 
   return t === "i32" ? `i32(pow_f32(f32(${a}), f32(${b})))` : `pow_f32(${a}, ${b})`;
 }
 
-/** The WGSL for one fused elementwise program. */
-export function elementwiseKernel(p: ElementwiseProgram, target: KernelTarget = DEFAULT_TARGET): Kernel {
-  const n = count(p.shape);
-  const wg = 64;
-  const dispatch = grid(Math.ceil(n / wg), target);
-  const resultDtype = dtypeOf(p, p.result);
-  const bindings = [
-    ...p.operands.map((_, i) => ({ name: `in${i}`, access: "read" as const })),
-    { name: "out", access: "read_write" as const },
-  ];
-  const types = [...p.operands.map((o) => storageType(o.dtype)), storageType(resultDtype)];
+/**
+ * The `let` lines evaluating `p` at flat position `index` of its shape, reading operand k through
+ * `read(k, offset)` (offset: the operand's element offset for that position). Returns the lines and
+ * the result's name, as its exprType.
+ */
+function programLines(
+  p: ElementwiseProgram,
+  read: (k: number, offset: string) => string,
+  index: string,
+): { lines: string[]; result: string } {
   const lines: string[] = [];
   const names: string[] = [];
   const strides = stridesOf(p.shape);
@@ -193,8 +192,9 @@ export function elementwiseKernel(p: ElementwiseProgram, target: KernelTarget = 
     switch (s.kind) {
       case "input": {
         const o = p.operands[s.input]!;
-        const at = offsetExpr(p.shape, broadcastStrides(o.shape, p.shape), "i");
-        expr = o.dtype === "bool" ? `(in${s.input}[${at}] != 0i)` : `in${s.input}[${at}]`;
+        const at = offsetExpr(p.shape, broadcastStrides(o.shape, p.shape), index);
+        const v = read(s.input, at);
+        expr = o.dtype === "bool" ? `(${v} != 0i)` : v;
         t = o.dtype;
         break;
       }
@@ -204,13 +204,13 @@ export function elementwiseKernel(p: ElementwiseProgram, target: KernelTarget = 
         break;
       case "iota": {
         const st = strides[s.axis]!;
-        const coord = st === 1 ? "i" : `(i / ${st}u)`;
+        const coord = st === 1 ? index : `(${index} / ${st}u)`;
         expr = `i32(${s.axis === 0 ? coord : `${coord} % ${p.shape[s.axis]!}u`})`;
         t = "i32";
         break;
       }
       case "random":
-        expr = randomExpr(s.dist, s.seed, s.offset, "i");
+        expr = randomExpr(s.dist, s.seed, s.offset, index);
         t = "f32";
         break;
       case "op": {
@@ -231,7 +231,51 @@ export function elementwiseKernel(p: ElementwiseProgram, target: KernelTarget = 
     }
     lines.push(`  let ${name}: ${exprType(t)} = ${expr};`);
   });
-  const r = names[p.result]!;
+  return { lines, result: names[p.result]! };
+}
+
+/** The helper functions (erf, pow, Philox, …) that `code` calls, f32_bits included where used. */
+export function programHelpers(code: string): string {
+  const pre = helpers(code, HELPERS);
+  return code.includes("f32_bits(") && !pre.includes("fn f32_bits")
+    ? [F32_BITS, pre].filter(Boolean).join("\n\n")
+    : pre;
+}
+
+/** The number of "op" steps: how many graph ops a program computes. */
+export function programOps(p: ElementwiseProgram): number {
+  return p.steps.filter((s) => s.kind === "op").length;
+}
+
+/**
+ * A fused elementwise program as a WGSL function, for prologues and epilogues folded into other
+ * kernels: `fn NAME(i: u32) -> f32` (or `fn NAME(i: u32, x: f32) -> f32` when operand `self` is the
+ * host kernel's own value, passed in as x) evaluating `p` at flat position i of its shape. The other
+ * operands are read from the module-scope arrays `names[k]`. The result must be f32.
+ */
+export function programFunction(
+  p: ElementwiseProgram,
+  fnName: string,
+  names: readonly string[],
+  self?: number,
+): string {
+  const { lines, result } = programLines(p, (k, at) => (k === self ? "x" : `${names[k]}[${at}]`), "i");
+  const args = self === undefined ? "i: u32" : "i: u32, x: f32";
+  return [`fn ${fnName}(${args}) -> f32 {`, ...lines, `  return ${result};`, "}"].join("\n");
+}
+
+/** The WGSL for one fused elementwise program. */
+export function elementwiseKernel(p: ElementwiseProgram, target: KernelTarget = DEFAULT_TARGET): Kernel {
+  const n = count(p.shape);
+  const wg = 64;
+  const dispatch = grid(Math.ceil(n / wg), target);
+  const resultDtype = dtypeOf(p, p.result);
+  const bindings = [
+    ...p.operands.map((_, i) => ({ name: `in${i}`, access: "read" as const })),
+    { name: "out", access: "read_write" as const },
+  ];
+  const types = [...p.operands.map((o) => storageType(o.dtype)), storageType(resultDtype)];
+  const { lines, result: r } = programLines(p, (k, at) => `in${k}[${at}]`, "i");
   const store = exprType(resultDtype) === "bool" ? `select(0i, 1i, ${r})` : r;
   const body = [
     `@compute @workgroup_size(${wg})`,
@@ -248,7 +292,7 @@ export function elementwiseKernel(p: ElementwiseProgram, target: KernelTarget = 
   const code = [declareBindings(bindings, types), pre, body].filter((s) => s !== "").join("\n\n");
   const fixed = code.includes("f32_bits(") && !pre.includes("fn f32_bits") ? `${F32_BITS}\n\n${code}` : code;
   return {
-    name: `elementwise[${p.steps.filter((s) => s.kind === "op").length}ops;${p.shape.join("x")}]`,
+    name: `elementwise[${programOps(p)}ops;${p.shape.join("x")}]`,
     code: `${fixed}\n`,
     bindings,
     workgroupSize: [wg, 1, 1],
@@ -256,7 +300,7 @@ export function elementwiseKernel(p: ElementwiseProgram, target: KernelTarget = 
   };
 }
 
-function dtypeOf(p: ElementwiseProgram, step: number): DType {
+export function dtypeOf(p: ElementwiseProgram, step: number): DType {
   const s = p.steps[step]!;
   switch (s.kind) {
     case "input":

@@ -12,7 +12,7 @@ import {
   type Kernel,
   type KernelTarget,
 } from "./kernel.ts";
-import { type RowSpec, rowWorkgroup } from "./softmax.ts";
+import { prologueOf, type RowSpec, rowWorkgroup } from "./softmax.ts";
 
 export interface LayerNormSpec extends RowSpec {
   readonly eps: number;
@@ -25,21 +25,24 @@ export interface LayerNormSpec extends RowSpec {
 
 export function layerNormKernel(spec: LayerNormSpec, target: KernelTarget = DEFAULT_TARGET): Kernel {
   const { rows, length } = spec;
-  const vec = length % 4 === 0;
+  const pro = prologueOf(spec.prologue);
+  const vec = length % 4 === 0 && !spec.prologue;
   const w = vec ? length / 4 : length;
   const wg = rowWorkgroup(rows);
   const dispatch = grid(Math.ceil(rows / wg), target);
   const T = vec ? "vec4<f32>" : "f32";
   const hsum = (v: string) => (vec ? `((${v}.x + ${v}.y) + (${v}.z + ${v}.w))` : v);
   const bindings = [
-    { name: "x", access: "read" as const },
+    ...pro.bindings,
     ...(spec.gamma ? [{ name: "gamma", access: "read" as const }] : []),
     ...(spec.beta ? [{ name: "beta", access: "read" as const }] : []),
     { name: "y", access: "read_write" as const },
     ...(spec.saveXhat ? [{ name: "xhat", access: "read_write" as const }] : []),
     ...(spec.saveRstd ? [{ name: "rstd_out", access: "read_write" as const }] : []),
   ];
-  const types = bindings.map((b) => (b.name === "rstd_out" ? "f32" : T));
+  const types = bindings.map((b, i) =>
+    b.name === "rstd_out" ? "f32" : spec.prologue && i < pro.types.length ? pro.types[i]! : T,
+  );
   let out = "xh";
   if (spec.gamma) out = `${out} * gamma[j]`;
   if (spec.beta) out = `${out} + beta[j]`;
@@ -54,17 +57,17 @@ export function layerNormKernel(spec: LayerNormSpec, target: KernelTarget = DEFA
     `  let base = row * ${w}u;`,
     `  var s = ${T}(0.0f);`,
     `  for (var j = 0u; j < ${w}u; j++) {`,
-    "    s += x[base + j];",
+    `    s += ${pro.read("base + j")};`,
     "  }",
     `  let mean = ${hsum("s")} / ${length}.0f;`,
     `  var q = ${T}(0.0f);`,
     `  for (var j = 0u; j < ${w}u; j++) {`,
-    "    let d = x[base + j] - mean;",
+    `    let d = ${pro.read("base + j")} - mean;`,
     "    q += d * d;",
     "  }",
     `  let rstd = inverseSqrt(${hsum("q")} / ${length}.0f + ${/[.e]/.test(eps) ? eps : `${eps}.0`}f);`,
     `  for (var j = 0u; j < ${w}u; j++) {`,
-    "    let xh = (x[base + j] - mean) * rstd;",
+    `    let xh = (${pro.read("base + j")} - mean) * rstd;`,
     `    y[base + j] = ${out};`,
     ...(spec.saveXhat ? ["    xhat[base + j] = xh;"] : []),
     "  }",
@@ -72,8 +75,8 @@ export function layerNormKernel(spec: LayerNormSpec, target: KernelTarget = DEFA
     "}",
   ].join("\n");
   return {
-    name: `layernorm_rows[${rows}x${length}]`,
-    code: `${declareBindings(bindings, types)}\n\n${body}\n`,
+    name: `layernorm_rows[${rows}x${length}${pro.tag}]`,
+    code: `${declareBindings(bindings, types)}\n\n${pro.fn}${body}\n`,
     bindings,
     workgroupSize: [wg, 1, 1],
     dispatch,

@@ -8,7 +8,16 @@
 //    4x4 outputs per invocation. What real GPUs want.
 // The runtime's autotuner picks one per adapter.
 
-import { BUILTINS, broadcastStrides, count, declareBindings, type Kernel } from "./kernel.ts";
+import { type ElementwiseProgram, programFunction, programHelpers, programOps } from "./elementwise.ts";
+import {
+  BUILTINS,
+  broadcastStrides,
+  count,
+  declareBindings,
+  type Kernel,
+  type KernelBinding,
+  storageType,
+} from "./kernel.ts";
 
 export type MatmulVariant = "register" | "tiled";
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = ["register", "tiled"];
@@ -20,6 +29,39 @@ export interface MatmulSpec {
   readonly transB: boolean;
   /** The result's shape (batch axes broadcast). */
   readonly shape: readonly number[];
+  /**
+   * Elementwise consumers folded into the store (bias, activation, scale, mask): a program of the
+   * result's shape whose operand `self` is the product; its other operands become extra bindings
+   * between b and c. The stored value is the program's (f32) result.
+   */
+  readonly epilogue?: { readonly program: ElementwiseProgram; readonly self: number };
+}
+
+/** Bindings, their WGSL element types and the epilogue function (empty without one). */
+function layout(spec: MatmulSpec, bType: string, cType: string) {
+  const e = spec.epilogue;
+  const extra: KernelBinding[] = [];
+  const extraTypes: string[] = [];
+  const names: string[] = [];
+  if (e) {
+    e.program.operands.forEach((o, k) => {
+      names.push(`e${k}`);
+      if (k === e.self) return;
+      extra.push({ name: `e${k}`, access: "read" });
+      extraTypes.push(storageType(o.dtype));
+    });
+  }
+  const bindings: KernelBinding[] = [BINDINGS[0]!, BINDINGS[1]!, ...extra, BINDINGS[2]!];
+  const types = ["f32", bType, ...extraTypes, cType];
+  let fn = "";
+  if (e) {
+    fn = programFunction(e.program, "epilogue", names, e.self);
+    const pre = programHelpers(fn);
+    fn = `${pre ? `${pre}\n\n` : ""}${fn}\n\n`;
+  }
+  const store = (flat: string, v: string) => (e ? `epilogue(${flat}, ${v})` : v);
+  const tag = e ? `+${programOps(e.program)}ops` : "";
+  return { bindings, types, fn, store, tag };
 }
 
 interface Dims {
@@ -82,6 +124,7 @@ function registerKernel(spec: MatmulSpec): Kernel {
   const n4 = Math.ceil(n / 4);
   const batches = Math.max(1, count(d.batch));
   const dispatch: [number, number, number] = [Math.ceil(n4 / (2 * LANES)), Math.ceil(m / ROWS), batches];
+  const L = layout(spec, vecB ? "vec4<f32>" : "f32", vecC ? "vec4<f32>" : "f32");
   const rows = Array.from({ length: ROWS }, (_, i) => i);
   const cols = [0, 1];
   const aAt = (i: number) => (spec.transA ? `a[ra${i} + k * ${m}u]` : `a[ra${i} + k]`);
@@ -120,9 +163,14 @@ function registerKernel(spec: MatmulSpec): Kernel {
       const out = [`  if (row0 + ${i}u < ${m}u) {`];
       for (const j of cols) {
         if (vecC) {
+          const f = `cc + (row0 + ${i}u) * ${n}u + c${j} * 4u`;
+          const v = spec.epilogue
+            ? `vec4<f32>(${[0, 1, 2, 3].map((q) => L.store(q === 0 ? `f${j}` : `f${j} + ${q}u`, `acc${i}${j}.${"xyzw"[q]}`)).join(", ")})`
+            : `acc${i}${j}`;
           out.push(
             `    if (c${j} < ${n4}u) {`,
-            `      c[cc / 4u + (row0 + ${i}u) * ${n4}u + c${j}] = acc${i}${j};`,
+            ...(spec.epilogue ? [`      let f${j} = ${f};`] : []),
+            `      c[cc / 4u + (row0 + ${i}u) * ${n4}u + c${j}] = ${v};`,
             "    }",
           );
         } else {
@@ -130,7 +178,7 @@ function registerKernel(spec: MatmulSpec): Kernel {
             const comp = "xyzw"[q];
             out.push(
               `    if (c${j} * 4u + ${q}u < ${n}u) {`,
-              `      c[cc + (row0 + ${i}u) * ${n}u + c${j} * 4u + ${q}u] = acc${i}${j}.${comp};`,
+              `      c[cc + (row0 + ${i}u) * ${n}u + c${j} * 4u + ${q}u] = ${L.store(`cc + (row0 + ${i}u) * ${n}u + c${j} * 4u + ${q}u`, `acc${i}${j}.${comp}`)};`,
               "    }",
             );
           }
@@ -141,11 +189,10 @@ function registerKernel(spec: MatmulSpec): Kernel {
     }),
     "}",
   ];
-  const types = ["f32", vecB ? "vec4<f32>" : "f32", vecC ? "vec4<f32>" : "f32"];
   return {
-    name: `matmul_register[${d.batch.length ? `${d.batch.join("x")}x` : ""}${m}x${k}x${n}${spec.transA ? ";tA" : ""}${spec.transB ? ";tB" : ""}]`,
-    code: `${declareBindings(BINDINGS, types)}\n\n${lines.join("\n")}\n`,
-    bindings: BINDINGS,
+    name: `matmul_register[${d.batch.length ? `${d.batch.join("x")}x` : ""}${m}x${k}x${n}${spec.transA ? ";tA" : ""}${spec.transB ? ";tB" : ""}${L.tag}]`,
+    code: `${declareBindings(L.bindings, L.types)}\n\n${L.fn}${lines.join("\n")}\n`,
+    bindings: L.bindings,
     workgroupSize: [LANES, 1, 1],
     dispatch,
   };
@@ -159,6 +206,7 @@ function tiledKernel(spec: MatmulSpec): Kernel {
   const { m, n, k } = d;
   const batches = Math.max(1, count(d.batch));
   const dispatch: [number, number, number] = [Math.ceil(n / TILE), Math.ceil(m / TILE), batches];
+  const L = layout(spec, "f32", "f32");
   const aEl = (row: string, kk: string) =>
     spec.transA ? `a[aa + (${kk}) * ${m}u + ${row}]` : `a[aa + (${row}) * ${k}u + ${kk}]`;
   const bEl = (kk: string, col: string) =>
@@ -207,16 +255,16 @@ function tiledKernel(spec: MatmulSpec): Kernel {
     "    for (var j = 0u; j < 4u; j++) {",
     "      let col = col0 + lid.x * 4u + j;",
     `      if (r < ${m}u && col < ${n}u) {`,
-    `        c[cc + r * ${n}u + col] = acc[i][j];`,
+    `        c[cc + r * ${n}u + col] = ${L.store(`cc + r * ${n}u + col`, "acc[i][j]")};`,
     "      }",
     "    }",
     "  }",
     "}",
   ];
   return {
-    name: `matmul_tiled[${d.batch.length ? `${d.batch.join("x")}x` : ""}${m}x${k}x${n}${spec.transA ? ";tA" : ""}${spec.transB ? ";tB" : ""}]`,
-    code: `${declareBindings(BINDINGS, ["f32", "f32", "f32"])}\n\n${lines.join("\n")}\n`,
-    bindings: BINDINGS,
+    name: `matmul_tiled[${d.batch.length ? `${d.batch.join("x")}x` : ""}${m}x${k}x${n}${spec.transA ? ";tA" : ""}${spec.transB ? ";tB" : ""}${L.tag}]`,
+    code: `${declareBindings(L.bindings, L.types)}\n\n${L.fn}${lines.join("\n")}\n`,
+    bindings: L.bindings,
     workgroupSize: [16, 16, 1],
     dispatch,
   };

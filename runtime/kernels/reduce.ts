@@ -3,6 +3,7 @@
 // outputs each reduce many elements, one workgroup per output with a shared-memory tree.
 
 import type { DType } from "../../compiler/graph/ops.ts";
+import type { ElementwiseProgram } from "./elementwise.ts";
 import {
   BUILTINS,
   count,
@@ -17,6 +18,7 @@ import {
   storageType,
   stridesOf,
 } from "./kernel.ts";
+import { prologueOf } from "./softmax.ts";
 
 export type ReduceKind = "sum" | "max" | "argmax";
 
@@ -26,6 +28,8 @@ export interface ReduceSpec {
   readonly dtype: DType;
   /** Ascending, non-negative. */
   readonly axes: readonly number[];
+  /** The elementwise producer of x folded in (a program of x's shape, f32); its operands replace x. */
+  readonly prologue?: ElementwiseProgram;
 }
 
 interface Dim {
@@ -81,11 +85,9 @@ export function reduceKernel(spec: ReduceSpec, target: KernelTarget = DEFAULT_TA
   const dispatch = grid(Math.ceil(outputs / wg), target);
   // A contiguous trailing run of reduced elements (rows) reads as vec4 when it is a multiple of 4.
   const rows = reduced.length === 1 && reduced[0]!.stride === 1;
-  const vec = rows && t === "f32" && spec.kind !== "argmax" && total % 4 === 0;
-  const bindings = [
-    { name: "x", access: "read" as const },
-    { name: "out", access: "read_write" as const },
-  ];
+  const vec = rows && t === "f32" && spec.kind !== "argmax" && total % 4 === 0 && !spec.prologue;
+  const pro = prologueOf(spec.prologue);
+  const bindings = [...pro.bindings, { name: "out", access: "read_write" as const }];
   const lines: string[] = [];
   lines.push(`  let base = ${offsetOf(kept, "o")};`);
   if (vec) {
@@ -104,7 +106,7 @@ export function reduceKernel(spec: ReduceSpec, target: KernelTarget = DEFAULT_TA
     lines.push(`  var acc: ${t} = ${init(spec.kind, t)};`);
     if (spec.kind === "argmax") lines.push("  var arg = 0i;");
     lines.push(`  for (var r = 0u; r < ${total}u; r++) {`);
-    lines.push(`    let v = x[base + ${offsetOf(reduced, "r")}];`);
+    lines.push(`    let v = ${pro.read(`base + ${offsetOf(reduced, "r")}`)};`);
     if (spec.kind === "sum") lines.push("    acc += v;");
     else if (spec.kind === "max") lines.push("    acc = max(acc, v);");
     else {
@@ -126,11 +128,11 @@ export function reduceKernel(spec: ReduceSpec, target: KernelTarget = DEFAULT_TA
     ...lines,
     "}",
   ].join("\n");
-  const types = [vec ? "vec4<f32>" : t, outType];
-  const pre = body.includes("f32_bits(") ? `${F32_BITS}\n\n` : "";
+  const types = [...(spec.prologue ? pro.types : [vec ? "vec4<f32>" : t]), outType];
+  const pre = body.includes("f32_bits(") && !pro.fn.includes("fn f32_bits") ? `${F32_BITS}\n\n` : "";
   return {
-    name: `${spec.kind}[${spec.shape.join("x")};axes=${spec.axes.join(",")}]`,
-    code: `${declareBindings(bindings, types)}\n\n${pre}${body}\n`,
+    name: `${spec.kind}[${spec.shape.join("x")};axes=${spec.axes.join(",")}${pro.tag}]`,
+    code: `${declareBindings(bindings, types)}\n\n${pre}${pro.fn}${body}\n`,
     bindings,
     workgroupSize: [wg, 1, 1],
     dispatch,
@@ -149,10 +151,8 @@ function workgroupReduce(
 ): Kernel {
   const wg = 64;
   const dispatch = grid(outputs, target);
-  const bindings = [
-    { name: "x", access: "read" as const },
-    { name: "out", access: "read_write" as const },
-  ];
+  const pro = prologueOf(spec.prologue);
+  const bindings = [...pro.bindings, { name: "out", access: "read_write" as const }];
   const arg = spec.kind === "argmax";
   const better = "(v > acc || (v != v && acc == acc))";
   const combine =
@@ -180,7 +180,7 @@ function workgroupReduce(
     `  var acc: ${t} = ${init(spec.kind, t)};`,
     ...(arg ? ["  var arg = 0i;"] : []),
     `  for (var r = t; r < ${total}u; r += ${wg}u) {`,
-    `    let v = x[base + ${offsetOf(reduced, "r")}];`,
+    `    let v = ${pro.read(`base + ${offsetOf(reduced, "r")}`)};`,
     spec.kind === "sum"
       ? "    acc += v;"
       : spec.kind === "max"
@@ -201,10 +201,10 @@ function workgroupReduce(
     "  }",
     "}",
   ].join("\n");
-  const pre = body.includes("f32_bits(") ? `${F32_BITS}\n\n` : "";
+  const pre = body.includes("f32_bits(") && !pro.fn.includes("fn f32_bits") ? `${F32_BITS}\n\n` : "";
   return {
-    name: `${spec.kind}_wg[${spec.shape.join("x")};axes=${spec.axes.join(",")}]`,
-    code: `${declareBindings(bindings, [t, outType])}\n\n${pre}${body}\n`,
+    name: `${spec.kind}_wg[${spec.shape.join("x")};axes=${spec.axes.join(",")}${pro.tag}]`,
+    code: `${declareBindings(bindings, [...(spec.prologue ? pro.types : [t]), outType])}\n\n${pre}${pro.fn}${body}\n`,
     bindings,
     workgroupSize: [wg, 1, 1],
     dispatch,

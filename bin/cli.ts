@@ -102,6 +102,23 @@ function buildProgram(): Command {
     });
 
   program
+    .command("report")
+    .description("print the results table of runs: method × data set × metric, mean ± std over seeds")
+    .argument("<paths...>", "run directories, or folders searched recursively for summary.json")
+    .addOption(new Option("--format <format>", "output format").choices(["md", "json", "csv"]).default("md"))
+    .option("--metrics <names>", "only these metrics, comma-separated, in this order")
+    .option("--split <label>", "only metrics of this evaluate split (shown without the prefix)")
+    .addOption(
+      new Option("--stage <stage>", "which metrics: after, before, or both with Δ where runs train")
+        .choices(["after", "before", "both"])
+        .default("both"),
+    )
+    .action(async (paths: string[], options) => {
+      const { runReport } = await import("./commands/report.ts");
+      process.exitCode = runReport(paths, options);
+    });
+
+  program
     .command("doctor")
     .description("show the WebGPU backend, adapter, driver, limits and features, and run a self-test kernel")
     .option("--json", "print the report as JSON")

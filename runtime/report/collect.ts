@@ -124,7 +124,7 @@ export function validateSummary(value: unknown): string | null {
   if (value["before"] === undefined && value["after"] === undefined) return "no before or after metrics";
   const extra = value["extra"];
   if (isObj(extra) && typeof extra["status"] === "string" && extra["status"] !== "finished") {
-    return `the run did not finish (status "${extra["status"]}")`;
+    return `the run did not finish: status "${extra["status"]}"`;
   }
   return null;
 }

@@ -6,16 +6,18 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { gradients } from "../compiler/graph/autodiff.ts";
 import { GraphBuilder } from "../compiler/graph/builder.ts";
-import { layerNorm, softmax } from "../compiler/graph/composites.ts";
+import { attention, layerNorm, softmax } from "../compiler/graph/composites.ts";
 import type { Graph } from "../compiler/graph/graph.ts";
 import { acquireDevice, type Device } from "../runtime/device/device.ts";
 import { autotune } from "../runtime/executor/autotune.ts";
 import { createExecutor, type Executor } from "../runtime/executor/executor.ts";
+import { blockLoss, clipBlock } from "./clip-block.ts";
 
 interface Case {
   readonly name: string;
-  readonly kind: "matmul" | "softmax" | "layernorm";
+  readonly kind: "matmul" | "softmax" | "layernorm" | "attention" | "block";
   readonly shape: readonly number[];
   /** Work per run: flops for matmul, bytes moved (one read, one write) otherwise. */
   readonly work: number;
@@ -30,7 +32,29 @@ const CASES: readonly Case[] = [
   rows("softmax", "softmax [19200,50] (ViT-B/32 attention)", [19200, 50]),
   rows("layernorm", "layernorm [1600,768] (ViT-B/32)", [1600, 768]),
   rows("layernorm", "layernorm [4096,1024]", [4096, 1024]),
+  {
+    name: "attention [384,50,64] (ViT-B/32, fused)",
+    kind: "attention",
+    shape: [384, 50, 64],
+    work: 4 * 384 * 50 * 50 * 64,
+    unit: "GFLOP/s",
+  },
+  {
+    name: "ViT-B/32 block fwd+bwd [32,50,768], 12 heads",
+    kind: "block",
+    shape: [32, 50, 768, 12],
+    work: blockFlops(32, 50, 768, 12),
+    unit: "GFLOP/s",
+  },
 ];
+
+/** Matmul and attention flops of a block's forward, times 3 for forward + backward. */
+function blockFlops(batch: number, tokens: number, width: number, heads: number): number {
+  const n = batch * tokens;
+  const linear = 2 * n * width * (3 * width + width + 4 * width + 4 * width);
+  const attn = 4 * batch * heads * tokens * tokens * (width / heads);
+  return 3 * (linear + attn);
+}
 
 function matmul(name: string, m: number, k: number, n: number): Case {
   return { name, kind: "matmul", shape: [m, k, n], work: 2 * m * k * n, unit: "GFLOP/s" };
@@ -47,6 +71,13 @@ function graphOf(c: Case): Graph {
     b.output("y", b.matmul(b.input("a", [m, k]), b.input("b", [k, n])));
   } else if (c.kind === "softmax") {
     b.output("y", softmax(b, b.input("x", c.shape)));
+  } else if (c.kind === "attention") {
+    const [bh, l, d] = c.shape as [number, number, number];
+    b.output("y", attention(b, b.input("q", [bh, l, d]), b.input("k", [bh, l, d]), b.input("v", [bh, l, d])));
+  } else if (c.kind === "block") {
+    const [batch, tokens, width, heads] = c.shape as [number, number, number, number];
+    const { graph, loss } = blockLoss(clipBlock(batch, tokens, width, heads));
+    return gradients(graph, loss).graph;
   } else {
     const d = c.shape[1]!;
     b.output("y", layerNorm(b, b.input("x", c.shape), b.input("g", [d]), b.input("b", [d])));
@@ -96,6 +127,23 @@ function runTorch(cases: readonly Case[]): TorchResult | string {
   return JSON.parse(r.stdout) as TorchResult;
 }
 
+/** Seconds per dispatch of a one-workgroup kernel, 400 per command buffer: the fixed cost of a dispatch. */
+async function dispatchCost(device: Device, ex: Executor): Promise<number> {
+  const b = new GraphBuilder();
+  b.output("y", b.add(b.input("x", [4]), 1));
+  const prepared = await ex.prepare(b.build());
+  ex.dispatchOnly(prepared, 1);
+  await device.settle();
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    ex.dispatchOnly(prepared, 400);
+    await device.settle();
+    samples.push((performance.now() - t0) / 400 / 1000);
+  }
+  return samples.sort((x, y) => x - y)[2]!;
+}
+
 export interface KernelBenchRow {
   readonly name: string;
   readonly unit: string;
@@ -118,6 +166,9 @@ export async function benchKernels(log: (line: string) => void = console.log): P
     const adapter = `${device.info.description || device.info.device}`;
     const vlmp = new Map<string, number>();
     for (const c of CASES) vlmp.set(c.name, await timeCase(device, ex, c));
+    const perDispatch = await dispatchCost(device, ex);
+    const blockCase = CASES.find((c) => c.kind === "block")!;
+    const blockKernels = (await ex.prepare(graphOf(blockCase))).plan.steps.length;
     ex.release();
     const torch = runTorch(CASES);
     const torchNote = typeof torch === "string" ? torch : `PyTorch ${torch.torch}, ${torch.threads} threads`;
@@ -130,6 +181,11 @@ export async function benchKernels(log: (line: string) => void = console.log): P
       const refText = ref === undefined ? "" : ` · torch ${ref.toFixed(1)} ${c.unit}`;
       log(`  ${c.name.padEnd(48)} vlmp ${mine.toFixed(1).padStart(6)} ${c.unit}${refText}${ratio}`);
     }
+    const blockS = vlmp.get(blockCase.name)!;
+    log(
+      `  dispatch: ${(perDispatch * 1e6).toFixed(0)} µs each (one-workgroup kernel, 400 per command buffer); ` +
+        `the block's ${blockKernels} kernels: ${((100 * blockKernels * perDispatch) / blockS).toFixed(1)}% of its ${(blockS * 1000).toFixed(0)} ms`,
+    );
   } finally {
     device.destroy();
   }

@@ -36,6 +36,42 @@ def median_seconds(fn, min_time=0.4):
     return samples[len(samples) // 2]
 
 
+class QuickGELU(torch.nn.Module):
+    def forward(self, x):
+        return x * torch.sigmoid(1.702 * x)
+
+
+class Block(torch.nn.Module):
+    """OpenAI CLIP's ResidualAttentionBlock."""
+
+    def __init__(self, width, heads):
+        super().__init__()
+        self.attn = torch.nn.MultiheadAttention(width, heads, batch_first=True)
+        self.ln_1 = torch.nn.LayerNorm(width)
+        self.mlp = torch.nn.Sequential(
+            torch.nn.Linear(width, 4 * width), QuickGELU(), torch.nn.Linear(4 * width, width)
+        )
+        self.ln_2 = torch.nn.LayerNorm(width)
+
+    def forward(self, x):
+        h = self.ln_1(x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        return x + self.mlp(self.ln_2(x))
+
+
+def block_seconds(batch, tokens, width, heads):
+    """Forward + backward (parameter gradients) of one block, loss sum(y * t), as bench/clip-block.ts."""
+    block = Block(width, heads)
+    x, t = torch.randn(batch, tokens, width), torch.randn(batch, tokens, width)
+
+    def fn():
+        block.zero_grad(set_to_none=True)
+        with torch.enable_grad():
+            (block(x) * t).sum().backward()
+
+    return median_seconds(fn, min_time=1.0)
+
+
 def main():
     cases = json.loads(sys.argv[1])
     torch.set_num_threads(os.cpu_count() or 1)
@@ -59,6 +95,13 @@ def main():
                 x = torch.randn(*shape)
                 w, bias = torch.randn(shape[-1]), torch.randn(shape[-1])
                 fn = lambda: torch.nn.functional.layer_norm(x, (shape[-1],), w, bias, 1e-5)
+            elif kind == "attention":
+                bh, l, d = shape
+                q, k, v = torch.randn(bh, l, d), torch.randn(bh, l, d), torch.randn(bh, l, d)
+                fn = lambda: torch.softmax(q @ k.transpose(1, 2) * d**-0.5, dim=-1) @ v
+            elif kind == "block":
+                out["cases"][case["name"]] = block_seconds(*shape)
+                continue
             else:
                 raise ValueError(kind)
             out["cases"][case["name"]] = median_seconds(fn)

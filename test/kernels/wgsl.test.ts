@@ -10,6 +10,7 @@ import { OP_GROUPS } from "../../compiler/graph/ops.ts";
 import { acquireDevice, type Device } from "../../runtime/device/device.ts";
 import { PipelineCache } from "../../runtime/device/pipelines.ts";
 import { lowerGraph } from "../../runtime/executor/lower.ts";
+import { attentionKernel } from "../../runtime/kernels/attention.ts";
 import { elementwiseKernel } from "../../runtime/kernels/elementwise.ts";
 import type { Kernel } from "../../runtime/kernels/kernel.ts";
 import { layerNormKernel } from "../../runtime/kernels/layernorm.ts";
@@ -22,6 +23,7 @@ import {
   stridedCopyKernel,
   takeAlongAxisKernel,
 } from "../../runtime/kernels/movement.ts";
+import { optimizerKernel } from "../../runtime/kernels/optimizer.ts";
 import { reduceKernel } from "../../runtime/kernels/reduce.ts";
 import { softmaxKernel } from "../../runtime/kernels/softmax.ts";
 
@@ -166,6 +168,38 @@ function sampleKernels(): Kernel[] {
         saveRstd: true,
       }),
     );
+  }
+  for (const [lq, lk, d, dv, causal, masked] of [
+    [50, 50, 64, 64, false, false],
+    [7, 9, 5, 3, true, true],
+    [77, 77, 2, 1, true, false],
+  ] as const) {
+    const lay = (row: number, col: number) => ({ batch: [lq * d * 4, row * 2], row, col });
+    ks.push(
+      attentionKernel({
+        batch: [2, 3],
+        lq,
+        lk,
+        d,
+        dv,
+        scale: 0.125,
+        causal,
+        q: lay(d, 1),
+        k: lay(1, lk),
+        v: lay(dv, 1),
+        out: lay(dv * 3, 1),
+        ...(masked ? { mask: { batch: [0, 0], row: lk, col: 1 } } : {}),
+        saveProbs: causal,
+      }),
+    );
+  }
+  for (const spec of [
+    { kind: "sgd", lr: 0.1 },
+    { kind: "sgd", lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true, weightDecay: 1e-4 },
+    { kind: "adamw", lr: 1e-3 },
+    { kind: "adadelta", lr: 0.15, weightDecay: 1e-3 },
+  ] as const) {
+    ks.push(optimizerKernel(spec, 1000));
   }
   ks.push(stridedCopyKernel({ shape: [3, 4, 5], strides: [1, 15, 3], base: 2, dtype: "i32" }));
   ks.push(

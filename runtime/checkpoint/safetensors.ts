@@ -358,9 +358,9 @@ export class Safetensors {
 export interface TensorToWrite {
   name: string;
   shape: readonly number[];
-  data: Float32Array;
-  /** Stored dtype: F32 (default) or F16 (rounded to nearest even). */
-  dtype?: "F32" | "F16";
+  data: Float32Array | Float64Array;
+  /** Stored dtype: F32 (default), F16 (rounded to nearest even) or F64 (exact, for training state). */
+  dtype?: "F32" | "F16" | "F64";
 }
 
 /** f32 → f16 bits, rounding to nearest even; overflow to ±inf, NaN kept. */
@@ -431,6 +431,9 @@ export function encodeSafetensors(
     if ((t.dtype ?? "F32") === "F32") {
       for (let i = 0; i < t.data.length; i++) view.setFloat32(cursor + 4 * i, t.data[i]!, true);
       cursor += 4 * t.data.length;
+    } else if (t.dtype === "F64") {
+      for (let i = 0; i < t.data.length; i++) view.setFloat64(cursor + 8 * i, t.data[i]!, true);
+      cursor += 8 * t.data.length;
     } else {
       for (let i = 0; i < t.data.length; i++)
         view.setUint16(cursor + 2 * i, floatToHalfBits(t.data[i]!), true);

@@ -14,7 +14,7 @@ import type { Backend } from "./backend.ts";
 import { RunError } from "./errors.ts";
 import { type ComputedMetrics, computeMetrics } from "./metrics.ts";
 import { type Backbone, paramFeeds, splitForward } from "./model.ts";
-import { classPrompts } from "./prompts.ts";
+import { classPrompts, contextPromptSpec, contextPrompts } from "./prompts.ts";
 
 type Obj = { readonly [key: string]: JsonValue };
 const isObj = (v: JsonValue | undefined): v is Obj =>
@@ -59,13 +59,30 @@ export function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new RunError("interrupted");
 }
 
+/** Prompts per class: 1 with a learned context (the `prompt` adapter), else every template. */
+export function promptsPerClass(ctx: Pick<EvaluateContext, "adapters" | "templates">): number {
+  return contextPromptSpec(ctx.adapters) ? 1 : ctx.templates.length;
+}
+
+/** The class prompts' token ids and context slots: learned-context prompts or the data's templates. */
+export function promptTensors(
+  ctx: Pick<EvaluateContext, "adapters" | "templates" | "backbone">,
+  classes: readonly string[],
+): { ids: Tensor; slots: Tensor } {
+  const spec = contextPromptSpec(ctx.adapters);
+  const tokenizer = ctx.backbone.checkpoint.tokenizer;
+  return spec
+    ? contextPrompts(tokenizer, spec, classes, { padId: ctx.backbone.padId })
+    : classPrompts(tokenizer, ctx.templates, classes, { padId: ctx.backbone.padId });
+}
+
 /** Text features [C, E] of `classes`, in chunks of classes so that big template lists stay small. */
 async function textFeatures(
   ctx: EvaluateContext,
   classes: readonly string[],
   batch: number,
 ): Promise<Tensor> {
-  const P = ctx.templates.length;
+  const P = promptsPerClass(ctx);
   const chunk = Math.max(1, Math.min(classes.length, Math.floor(256 / P)));
   const split = splitForward(
     ctx.ir,
@@ -82,9 +99,7 @@ async function textFeatures(
     checkAborted(ctx.signal);
     const names = classes.slice(start, start + chunk);
     const padded = [...names, ...Array.from({ length: chunk - names.length }, () => names[0]!)];
-    const prompts = classPrompts(ctx.backbone.checkpoint.tokenizer, ctx.templates, padded, {
-      padId: ctx.backbone.padId,
-    });
+    const prompts = promptTensors(ctx, padded);
     feeds.set(split.textInputs.ids, prompts.ids);
     feeds.set(split.textInputs.slots, prompts.slots);
     const out = (await ctx.backend.run(split.text, feeds, [split.textFeaturesOut])).get(
@@ -104,6 +119,80 @@ async function textFeatures(
   return { shape: [classes.length, width], data };
 }
 
+export interface SourceOutputs {
+  /** Per site: [items, C] (or [items, width]) row-major. */
+  readonly outputs: ReadonlyMap<string, { data: Float64Array; rows: number; cols: number }>;
+  /** Seconds of the image batches (compilation left out). */
+  readonly seconds: number;
+}
+
+/**
+ * Runs the model (text features once, then the images in batches of `batch`, test preprocessing) over
+ * `source` and gathers the `sites` (`logits`, `cosines`, `image_features`) for every item, in source order.
+ */
+export async function forwardSource(
+  ctx: EvaluateContext,
+  label: string,
+  source: DataSource,
+  classes: readonly string[],
+  batch: number,
+  sites: readonly string[],
+): Promise<SourceOutputs> {
+  const items = source.items;
+  if (items.length === 0) throw new RunError(`${label}: ${source.description} holds no images`);
+  const B = Math.min(batch, items.length);
+  const text = await textFeatures(ctx, classes, B);
+  const split = splitForward(
+    ctx.ir,
+    ctx.backbone,
+    ctx.adapters,
+    { batch: B, classes: classes.length, textClasses: 1, templates: promptsPerClass(ctx) },
+    sites,
+  );
+  const feeds = paramFeeds(split.image, ctx.backbone.checkpoint, ctx.weightCache);
+  feeds.set(split.textFeaturesIn, text);
+  const outIds: ValueId[] = sites.map((s) => split.imageOutputs.get(s)!);
+  const S = split.imageSize;
+  const per = 3 * S * S;
+  const gathered = outIds.map(() => ({ data: new Float64Array(0), rows: items.length, cols: 0 }));
+
+  const load = async (start: number): Promise<Tensor> => {
+    const paths = items.slice(start, start + B).map((it) => it.path);
+    const pixels = await preprocessBatch(paths, { size: S });
+    const data = new Float64Array(B * per);
+    data.set(pixels);
+    return { shape: [B, 3, S, S], data };
+  };
+  let next: Promise<Tensor> | undefined = load(0);
+  feeds.set(split.pixels, await next);
+  await ctx.backend.warmUp(split.image, feeds, outIds);
+  const task = ctx.reporter.task(label, items.length, { unit: "img" });
+  const imagesStarted = performance.now();
+  for (let start = 0; start < items.length; start += B) {
+    checkAborted(ctx.signal);
+    const pixels = await next!;
+    next = start + B < items.length ? load(start + B) : undefined;
+    next?.catch(() => {});
+    feeds.set(split.pixels, pixels);
+    const values = await ctx.backend.run(split.image, feeds, outIds);
+    const n = Math.min(B, items.length - start);
+    outIds.forEach((id, k) => {
+      const out = values.get(id)!;
+      const cols = out.shape[1] ?? 1;
+      const g = gathered[k]!;
+      if (g.cols === 0) {
+        g.cols = cols;
+        g.data = new Float64Array(items.length * cols);
+      }
+      g.data.set(out.data.subarray(0, n * cols), start * cols);
+    });
+    task.increment(n);
+  }
+  const seconds = (performance.now() - imagesStarted) / 1000;
+  task.finish({ "img/s": items.length / seconds });
+  return { outputs: new Map(sites.map((s, k) => [s, gathered[k]!] as const)), seconds };
+}
+
 export async function evaluateBlock(
   ctx: EvaluateContext,
   block: IrBlock,
@@ -115,54 +204,15 @@ export async function evaluateBlock(
   const site = outputSite(block);
   const items = source.items;
   if (items.length === 0) throw new RunError(`evaluate ${label}: ${source.description} holds no images`);
-  const B = Math.min(batch, items.length);
   const started = performance.now();
-  const text = await textFeatures(ctx, classes, B);
-  const split = splitForward(
-    ctx.ir,
-    ctx.backbone,
-    ctx.adapters,
-    { batch: B, classes: classes.length, textClasses: 1, templates: ctx.templates.length },
-    [site],
-  );
-  const feeds = paramFeeds(split.image, ctx.backbone.checkpoint, ctx.weightCache);
-  feeds.set(split.textFeaturesIn, text);
-  const outId: ValueId = split.imageOutputs.get(site)!;
-  const S = split.imageSize;
-  const per = 3 * S * S;
-  const C = classes.length;
-  const output = new Float64Array(items.length * C);
-
-  const load = async (start: number): Promise<Tensor> => {
-    const paths = items.slice(start, start + B).map((it) => it.path);
-    const pixels = await preprocessBatch(paths, { size: S });
-    const data = new Float64Array(B * per);
-    data.set(pixels);
-    return { shape: [B, 3, S, S], data };
-  };
-  let next: Promise<Tensor> | undefined = load(0);
-  feeds.set(split.pixels, await next);
-  await ctx.backend.warmUp(split.image, feeds, [outId]);
-  const task = ctx.reporter.task(`evaluate ${label}`, items.length, { unit: "img" });
-  const imagesStarted = performance.now();
-  for (let start = 0; start < items.length; start += B) {
-    checkAborted(ctx.signal);
-    const pixels = await next!;
-    next = start + B < items.length ? load(start + B) : undefined;
-    next?.catch(() => {});
-    feeds.set(split.pixels, pixels);
-    const out = (await ctx.backend.run(split.image, feeds, [outId])).get(outId)!;
-    const n = Math.min(B, items.length - start);
-    output.set(out.data.subarray(0, n * C), start * C);
-    task.increment(n);
-  }
-  const imageSeconds = (performance.now() - imagesStarted) / 1000;
-  task.finish({ "img/s": items.length / imageSeconds });
+  const run = await forwardSource(ctx, `evaluate ${label}`, source, classes, batch, [site]);
+  const output = run.outputs.get(site)!;
+  const B = Math.min(batch, items.length);
 
   const labels = items.map((it) => it.label);
   const groups = items.every((it) => it.group !== undefined) ? items.map((it) => it.group!) : undefined;
   const metrics = computeMetrics((block.settings["metrics"] ?? []) as JsonValue[], {
-    output: { data: output, rows: items.length, cols: C },
+    output,
     labels,
     groups,
     batch: B,
@@ -170,10 +220,10 @@ export async function evaluateBlock(
   return {
     label,
     metrics,
-    output: { data: output, rows: items.length, cols: C },
+    output,
     labels,
     images: items.length,
-    seconds: imageSeconds,
+    seconds: run.seconds,
     totalSeconds: (performance.now() - started) / 1000,
   };
 }

@@ -3,6 +3,7 @@
 // (the learned-context index at each position; with no context vectors, `slots` is all `context`, i.e. 0
 // here, which no hook reads).
 
+import type { JsonValue } from "../../compiler/values.ts";
 import type { Tensor } from "../reference/tensor.ts";
 import type { ClipTokenizer } from "../tokenizer/tokenizer.ts";
 import { RunError } from "./errors.ts";
@@ -37,4 +38,84 @@ export function classPrompts(
     slots: { shape, data: new Float64Array(ids.length).fill(options.slotFill ?? 0) },
     texts,
   };
+}
+
+type Obj = { readonly [key: string]: JsonValue };
+const isObj = (v: JsonValue | undefined): v is Obj =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The `prompt` adapter's arguments (stdlib/adapters.vlmp), when the pipeline adapts one. */
+export interface ContextPromptSpec {
+  readonly context: number;
+  readonly init: string;
+  readonly classPosition: "end" | "middle" | "front";
+  readonly suffix: string;
+}
+
+export function contextPromptSpec(adapters: readonly JsonValue[]): ContextPromptSpec | undefined {
+  const call = adapters.find((a) => isObj(a) && String(a["$call"]).split(".").pop() === "prompt");
+  if (!isObj(call)) return undefined;
+  const args = (call["args"] ?? {}) as Obj;
+  const position = isObj(args["class_position"]) ? String(args["class_position"]["$symbol"]) : "end";
+  return {
+    context: typeof args["context"] === "number" ? args["context"] : 4,
+    init: typeof args["init"] === "string" ? args["init"] : "",
+    classPosition: position === "middle" || position === "front" ? position : "end",
+    suffix: typeof args["suffix"] === "string" ? args["suffix"] : "",
+  };
+}
+
+/**
+ * Learned-context prompts (stdlib/prompts.vlmp `context_templates`): one prompt per class,
+ * `[SOS] v1 … vM <class> <suffix>. [EOS]` (or the class in the middle or in front), v = the words of `init`
+ * (exactly M tokens) or M "X"; `slots` holds the context index 0..M−1 at each v position, M elsewhere.
+ */
+export function contextPrompts(
+  tokenizer: ClipTokenizer,
+  spec: ContextPromptSpec,
+  classes: readonly string[],
+  options: { context?: number; padId?: number } = {},
+): PromptTensors {
+  const length = options.context ?? 77;
+  const M = spec.context;
+  const words = spec.init === "" ? Array.from({ length: M }, () => "X").join(" ") : spec.init;
+  const wordIds = tokenizer.encode(words);
+  if (wordIds.length !== M) {
+    throw new RunError(
+      `prompt(init: ${JSON.stringify(spec.init)}) is ${wordIds.length} tokens; context is ${M}: give exactly ${M}`,
+    );
+  }
+  const half = Math.floor(M / 2);
+  const initWords = words.split(/\s+/);
+  const suffix = spec.suffix ? ` ${spec.suffix}` : "";
+  const texts: string[] = [];
+  const slots = new Float64Array(classes.length * length).fill(M);
+  classes.forEach((c, row) => {
+    const name = c.replace(/_/g, " ");
+    const nameTokens = tokenizer.encode(name).length;
+    let text: string;
+    let positions: number[];
+    if (spec.classPosition === "front") {
+      text = `${name} ${words}${suffix}.`;
+      positions = Array.from({ length: M }, (_, k) => 1 + nameTokens + k);
+    } else if (spec.classPosition === "middle") {
+      const a = initWords.length === M ? initWords.slice(0, half).join(" ") : "";
+      const b = initWords.length === M ? initWords.slice(half).join(" ") : "";
+      if (initWords.length !== M) {
+        throw new RunError("prompt(class_position: middle) needs one token per word of init");
+      }
+      text = `${a} ${name} ${b}${suffix}.`;
+      positions = Array.from({ length: M }, (_, k) => (k < half ? 1 + k : 1 + nameTokens + k));
+    } else {
+      text = `${words} ${name}${suffix}.`;
+      positions = Array.from({ length: M }, (_, k) => 1 + k);
+    }
+    texts.push(text);
+    positions.forEach((pos, k) => {
+      if (pos < length - 1) slots[row * length + pos] = k;
+    });
+  });
+  const ids = tokenizer.tokenize(texts, { contextLength: length, padId: options.padId ?? 0 });
+  const shape = [classes.length, 1, length];
+  return { ids: { shape, data: Float64Array.from(ids) }, slots: { shape, data: slots }, texts };
 }

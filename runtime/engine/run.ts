@@ -1,7 +1,7 @@
 // `vlmp run` for evaluation pipelines: load the backbone, resolve the data block, open a run directory,
 // run every `evaluate` block in order and write its metrics (metrics.jsonl, one `eval` record per block)
-// and the headline ones (`report = true`) into summary.json as `after`. Training blocks are not run yet:
-// a pipeline with one stops with a RunError before anything is written.
+// and the headline ones (`report = true`) into summary.json as `after`. A pipeline with a train block runs
+// in train.ts (constants, steps, checkpoints, evaluation before and after).
 
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import type { IrBlock, PipelineIr } from "../../compiler/ir.ts";
@@ -35,6 +35,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** An open backend to use (tests); it is not closed. */
   readonly backendInstance?: Backend;
+  /** A run directory of a training pipeline to continue from its last checkpoint. */
+  readonly resume?: string;
 }
 
 export interface RunResult {
@@ -42,6 +44,10 @@ export interface RunResult {
   readonly backend: string;
   readonly blocks: readonly BlockResult[];
   readonly after: Record<string, number>;
+  /** For a pipeline that trains: the metrics before training (`eval_at_start`). */
+  readonly before?: Record<string, number>;
+  /** For a pipeline that trains: steps taken and their seconds (compilation left out). */
+  readonly train?: { readonly steps: number; readonly epochs: number; readonly seconds: number };
 }
 
 type Obj = { readonly [key: string]: JsonValue };
@@ -84,6 +90,11 @@ function asRunError(error: unknown): unknown {
 
 export async function runPipeline(ir: PipelineIr, options: RunOptions): Promise<RunResult> {
   try {
+    if (options.resume || objectiveBlocks(ir).length > 0) {
+      const { runTraining } = await import("./train.ts");
+      const r = await runTraining(ir, options);
+      return { ...r, train: { steps: r.steps, epochs: r.epochs, seconds: r.trainSeconds } };
+    }
     return await runEvaluation(ir, options);
   } catch (error) {
     throw asRunError(error);
@@ -200,7 +211,7 @@ async function runEvaluation(ir: PipelineIr, options: RunOptions): Promise<RunRe
 }
 
 /** plots/scores-<label>.svg: MSP of known vs unknown samples, when the block has both. */
-function writeKnownUnknownHistogram(run: RunDirectory, result: BlockResult): void {
+export function writeKnownUnknownHistogram(run: RunDirectory, result: BlockResult): void {
   const C = result.output.cols;
   const known = result.labels.filter((l) => l < C).length;
   if (known === 0 || known === result.labels.length) return;

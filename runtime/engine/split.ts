@@ -46,3 +46,63 @@ export function graphFeeds(graph: Graph): { inputs: Map<string, AnyNode>; params
   }
   return { inputs, params };
 }
+
+/**
+ * `source` appended to `target` (fresh ids above target's): each input of `source` whose name `bind` maps
+ * becomes that value of `target`; an input whose name `target` already has is shared. Returns the merged
+ * graph (target's outputs, then source's) and the map from source ids to merged ids.
+ */
+export function spliceGraph(
+  target: Graph,
+  source: Graph,
+  bind: ReadonlyMap<string, ValueId>,
+): { graph: Graph; map: Map<ValueId, ValueId> } {
+  const offset = Math.max(-1, ...target.nodes.map((n) => n.id)) + 1;
+  const compositeOffset = Math.max(-1, ...target.composites.map((c) => c.id)) + 1;
+  const byId = new Map(target.nodes.map((n) => [n.id, n] as const));
+  const targetInputs = graphFeeds(target).inputs;
+  const map = new Map<ValueId, ValueId>();
+  const nodes: AnyNode[] = [...target.nodes];
+  for (const n of source.nodes) {
+    if (n.op === "input") {
+      const name = n.attrs.name;
+      const bound = bind.get(name) ?? targetInputs.get(name)?.id;
+      if (bound !== undefined) {
+        const t = byId.get(bound)!;
+        if (t.shape.join() !== n.shape.join() || t.dtype !== n.dtype) {
+          throw new Error(
+            `'${name}' is [${n.shape.join(", ")}] ${n.dtype} in the objective and [${t.shape.join(", ")}] ${t.dtype} in the model`,
+          );
+        }
+        map.set(n.id, bound);
+        continue;
+      }
+    }
+    const id = n.id + offset;
+    map.set(n.id, id);
+    const moved = {
+      ...n,
+      id,
+      inputs: n.inputs.map((i) => map.get(i)!),
+      ...(n.composite ? { composite: { kind: n.composite.kind, id: n.composite.id + compositeOffset } } : {}),
+    } as AnyNode;
+    nodes.push(moved);
+  }
+  const composites = [
+    ...target.composites,
+    ...source.composites.map((c) => ({
+      ...c,
+      id: c.id + compositeOffset,
+      inputs: c.inputs.map((i) => map.get(i)!),
+      output: map.get(c.output)!,
+      saved: Object.fromEntries(Object.entries(c.saved).map(([k, v]) => [k, map.get(v)!])),
+    })),
+  ];
+  const outputs = [
+    ...target.outputs,
+    ...source.outputs
+      .filter((o) => !target.outputs.some((t) => t.name === o.name))
+      .map((o) => ({ name: o.name, value: map.get(o.value)! })),
+  ];
+  return { graph: { nodes, outputs, composites }, map };
+}

@@ -1,0 +1,850 @@
+// `vlmp run` for a pipeline with a `train` block (METHODS §1 for UEO): the trainable parameters (adapters'
+// initialised by initGraph, the backbone's unfrozen ones from the checkpoint), the `constants` pass over its
+// source (test preprocessing, no gradient; a per-sample table looked up by the source's `index`), one step
+// graph per batch size (lowerModel with the adapters → the block's objective over the model's sites and the
+// constants' rows → gradients w.r.t. the trainable parameters), host-side optimiser updates with the
+// schedule, shuffling and augmentation keyed by (seed, epoch, index), evaluation before (`eval_at_start`),
+// every `eval_every` epochs and at the end, and a checkpoint of the parameters, the optimiser state and the
+// constants at the start and at every epoch end, from which `--resume` continues bit for bit.
+
+import { gradients } from "../../compiler/graph/autodiff.ts";
+import { GraphBuilder } from "../../compiler/graph/builder.ts";
+import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
+import type { IrBlock, PipelineIr } from "../../compiler/ir.ts";
+import { LoweringError } from "../../compiler/lower/errors.ts";
+import { Lowerer } from "../../compiler/lower/function.ts";
+import { initGraph } from "../../compiler/lower/init.ts";
+import { instantiate, type ModelParam } from "../../compiler/lower/instance.ts";
+import { modelForwardGraph } from "../../compiler/lower/model.ts";
+import {
+  INTEGER_VALUES,
+  lowerObjective,
+  type ObjectiveBlock,
+  objectiveBlocks,
+  objectiveDims,
+  resolveSetting,
+} from "../../compiler/lower/objective.ts";
+import { type LValue, numberValue, toTensor } from "../../compiler/lower/values.ts";
+import type { JsonValue } from "../../compiler/values.ts";
+import { DataResolver } from "../data/sources/resolve.ts";
+import type { DataItem, DataSource } from "../data/sources/types.ts";
+import { augmentRandom, DEFAULT_RATIO, randomResizedCropBox } from "../image/augment.ts";
+import { decodeRgb } from "../image/decode.ts";
+import { normalizeInto, resizeAndCrop } from "../image/preprocess.ts";
+import { resizeBicubic } from "../image/resize.ts";
+import { cropRgb, flipRgb } from "../image/rgb.ts";
+import { silentReporter } from "../progress/reporter.ts";
+import { evaluate as referenceEvaluate } from "../reference/interpreter.ts";
+import type { Tensor } from "../reference/tensor.ts";
+import { writeCurvePlots, writeReliabilityPlot } from "../run/plots.ts";
+import { RunDirectory } from "../run/run-dir.ts";
+import { type Backend, openBackend } from "./backend.ts";
+import { latestCheckpoint, type TrainCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+import { RunError } from "./errors.ts";
+import {
+  type BlockResult,
+  checkAborted,
+  type EvaluateContext,
+  evaluateBlock,
+  forwardSource,
+  promptsPerClass,
+  promptTensors,
+} from "./evaluate.ts";
+import { type Backbone, loadBackbone, paramFeeds } from "./model.ts";
+import { createOptimizer, type HostParam } from "./optimizer.ts";
+import type { RunOptions, RunResult } from "./run.ts";
+import { resolveTemplates, writeKnownUnknownHistogram } from "./run.ts";
+import { createSchedule } from "./schedule.ts";
+import { cutGraph, spliceGraph } from "./split.ts";
+
+type Obj = { readonly [key: string]: JsonValue };
+const isObj = (v: JsonValue | undefined): v is Obj =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Sites of the backbone a train or constants block may read. */
+const SITES = new Set(["logits", "cosines", "image_features", "text_features", "pooled"]);
+/** Per-batch values provided from the data (labels only when the source does not hide them). */
+const ROW_VALUES = new Set(["labels", "index", "groups"]);
+const COUNTERS = new Set(["epoch", "epochs", "step", "steps"]);
+
+export interface TrainRunOptions extends RunOptions {
+  /** A run directory to continue from its last checkpoint (the IR is the one it holds). */
+  readonly resume?: string;
+}
+
+export interface TrainResult extends RunResult {
+  readonly before?: Record<string, number>;
+  readonly steps: number;
+  readonly epochs: number;
+  /** Seconds of the optimisation steps (graph compilation left out). */
+  readonly trainSeconds: number;
+  /** Loss of every step, in order (for tests; resumed runs hold the steps after the checkpoint). */
+  readonly losses: readonly number[];
+}
+
+// --- parameters ---------------------------------------------------------------------------------------------
+
+export interface ModelParams {
+  /** Every parameter of the lowered model, backbone first, adapters after. */
+  readonly all: readonly ModelParam[];
+  /** Keys of the trainable parameters, in model order. */
+  readonly trainable: readonly string[];
+  /** Initial values of the parameters no checkpoint holds (the adapters'), and of the trainable ones. */
+  readonly values: Map<string, Tensor>;
+}
+
+/**
+ * The model's parameters with the adapters applied: adapters' initial values from their initialisers
+ * (`seed`; `words` from the backbone's token embeddings), trainable backbone parameters from the checkpoint.
+ */
+export function modelParams(
+  ir: PipelineIr,
+  backbone: Backbone,
+  adapters: readonly JsonValue[],
+  seed: number,
+): ModelParams {
+  const fwd = modelForwardGraph(ir, backbone.call, {
+    adapters,
+    dims: new Map([
+      ["B", 1],
+      ["C", 1],
+      ["P", 1],
+    ]),
+  });
+  const all = fwd.lowering.params.filter((p) => p.value);
+  const ckpt = backbone.checkpoint.weights;
+  const toInit = all.filter((p) => p.init && !ckpt.tensors.has(p.key));
+  const tokenEmbedding = all.find((p) => p.key.endsWith("token_embedding.weight"));
+  const values = new Map<string, Tensor>();
+  if (toInit.length > 0) {
+    const init = initGraph(toInit, seed, tokenEmbedding ? { tokenEmbedding } : {});
+    const feeds = new Map<ValueId, Tensor>();
+    for (const [key, v] of init.params)
+      feeds.set(v.id, { shape: v.shape, data: Float64Array.from(ckpt.read(key)) });
+    for (const [name, v] of init.inputs) {
+      const key = name.slice(0, name.lastIndexOf(":"));
+      const p = toInit.find((q) => q.key === key)!;
+      if (name.endsWith(":ids")) {
+        const ids = backbone.checkpoint.tokenizer.encode(String(p.init!.args["words"]));
+        if (ids.length !== v.shape[0]) {
+          throw new RunError(
+            `${key}: ${JSON.stringify(p.init!.args["words"])} is ${ids.length} tokens, the parameter holds ${v.shape[0]}`,
+          );
+        }
+        feeds.set(v.id, { shape: v.shape, data: Float64Array.from(ids) });
+      } else {
+        throw new RunError(`${key}: the initialiser input '${name}' is not supported by vlmp run yet`);
+      }
+    }
+    const out = referenceEvaluate(init.graph, feeds);
+    for (const [key, v] of init.values)
+      values.set(key, { shape: v.shape, data: Float64Array.from(out.get(v.id)!.data) });
+  }
+  const trainable = all.filter((p) => p.trainable).map((p) => p.key);
+  for (const key of trainable) {
+    if (values.has(key)) continue;
+    const p = all.find((q) => q.key === key)!;
+    if (!ckpt.tensors.has(key)) throw new RunError(`the trainable parameter '${key}' has no initial value`);
+    values.set(key, { shape: p.shape, data: Float64Array.from(ckpt.read(key)) });
+  }
+  return { all, trainable, values };
+}
+
+/** The parameter keys adapter `definition` (`adapters.affine`) makes trainable on its own. */
+function adapterKeys(
+  ir: PipelineIr,
+  backbone: Backbone,
+  adapters: readonly JsonValue[],
+  params: ModelParams,
+) {
+  return (definition: string): string[] => {
+    const calls = adapters.filter((a) => isObj(a) && a["$call"] === definition);
+    if (calls.length === 0) return [];
+    const tree = instantiate(ir, backbone.call, calls);
+    const unfrozen = tree.backboneParams.filter((p) => p.trainable).map((p) => p.key);
+    const owned = params.all.filter(
+      (p) =>
+        p.owner === definition ||
+        p.owner.startsWith(`${definition}.`) ||
+        p.owner.startsWith(`${definition}[`),
+    );
+    return [...unfrozen, ...owned.map((p) => p.key)];
+  };
+}
+
+// --- the step graph -----------------------------------------------------------------------------------------
+
+export interface StepGraph {
+  readonly graph: Graph;
+  readonly batch: number;
+  readonly loss: ValueId;
+  /** Gradient value by trainable parameter key. */
+  readonly grads: ReadonlyMap<string, ValueId>;
+  readonly pixels: ValueId;
+  readonly ids: ValueId;
+  readonly slots: ValueId;
+  readonly imageSize: number;
+  /** Inputs fed per batch or step: constants (`constants.weights`), labels, counters, by name. */
+  readonly inputs: ReadonlyMap<string, { id: ValueId; shape: readonly number[] }>;
+}
+
+/**
+ * The training step for batches of `batch` images over `classes` classes (`prompts` per class): the model's
+ * forward with the adapters, the objective of `o` spliced onto its sites, the gradients of the loss w.r.t.
+ * `trainable` (parameter keys).
+ */
+export function buildStepGraph(
+  ir: PipelineIr,
+  backbone: Backbone,
+  adapters: readonly JsonValue[],
+  o: ObjectiveBlock,
+  sizes: { batch: number; classes: number; prompts: number; samples?: number },
+  trainable: readonly string[],
+  seed = 0,
+): StepGraph {
+  let fwd: ReturnType<typeof modelForwardGraph>;
+  let objective: ReturnType<typeof lowerObjective>;
+  const dims = new Map<string, number>([
+    ["B", sizes.batch],
+    ["N", sizes.batch],
+    ["C", sizes.classes],
+    ["K", sizes.classes],
+    ["P", sizes.prompts],
+  ]);
+  try {
+    fwd = modelForwardGraph(ir, backbone.call, {
+      adapters,
+      dims: new Map([
+        ["B", sizes.batch],
+        ["C", sizes.classes],
+        ["P", sizes.prompts],
+      ]),
+      seed,
+    });
+    for (const [name, v] of fwd.lowering.sites) {
+      if (name === "image_features" || name === "text_features") dims.set("E", v.shape[1]!);
+      if (name === "pooled") dims.set("W", v.shape[1]!);
+    }
+    if (sizes.samples !== undefined) dims.set("S", sizes.samples);
+    for (const s of objectiveDims(ir, o)) {
+      if (!dims.has(s))
+        throw new RunError(
+          `the objective of '${o.path}' needs a size for '${s}' that vlmp run cannot give yet`,
+        );
+    }
+    objective = lowerObjective(ir, o, dims, { seed });
+  } catch (error) {
+    if (error instanceof LoweringError)
+      throw new RunError(`cannot lower the training step: ${error.message}`);
+    throw error;
+  }
+  const bind = new Map<string, ValueId>();
+  for (const { name } of objective.inputs) {
+    if (SITES.has(name)) {
+      const v = fwd.lowering.sites.get(name);
+      if (!v) throw new RunError(`the objective reads '${name}', which the backbone does not provide`);
+      bind.set(name, v.id);
+    } else if (
+      !name.startsWith("constants.") &&
+      !ROW_VALUES.has(name) &&
+      !COUNTERS.has(name) &&
+      name !== "training"
+    ) {
+      throw new RunError(`the objective reads '${name}', which vlmp run does not provide yet`);
+    }
+  }
+  let spliced: ReturnType<typeof spliceGraph>;
+  try {
+    spliced = spliceGraph(fwd.graph, objective.graph, bind);
+  } catch (error) {
+    throw new RunError(`cannot join the objective to the model: ${(error as Error).message}`);
+  }
+  const loss = spliced.map.get(objective.loss.id)!;
+  const paramIds = new Map<string, ValueId>();
+  for (const n of spliced.graph.nodes) if (n.op === "param") paramIds.set(n.attrs.name, n.id);
+  const wrt = trainable.filter((k) => paramIds.has(k));
+  const { graph: withGrads, grads } = gradients(
+    spliced.graph,
+    loss,
+    wrt.map((k) => paramIds.get(k)!),
+  );
+  const gradIds = new Map<string, ValueId>();
+  for (const k of wrt) gradIds.set(k, grads.get(paramIds.get(k)!)!);
+  const outputs = new Map<string, ValueId>([["loss", loss]]);
+  for (const [k, id] of gradIds) outputs.set(`grad:${k}`, id);
+  const graph = cutGraph(withGrads, outputs);
+  const inputs = new Map<string, { id: ValueId; shape: readonly number[] }>();
+  for (const n of graph.nodes) {
+    if (n.op === "input" && !["pixels", "ids", "slots"].includes(n.attrs.name)) {
+      inputs.set(n.attrs.name, { id: n.id, shape: n.shape });
+    }
+  }
+  const pixels = fwd.inputs.get("pixels")!;
+  return {
+    graph,
+    batch: sizes.batch,
+    loss,
+    grads: gradIds,
+    pixels: pixels.id,
+    ids: fwd.inputs.get("ids")!.id,
+    slots: fwd.inputs.get("slots")!.id,
+    imageSize: pixels.shape[2]!,
+    inputs,
+  };
+}
+
+// --- constants ----------------------------------------------------------------------------------------------
+
+/**
+ * The per-sample constants of a `constants` block: each setting other than on/using/batch is an expression
+ * (a fn call) over the provided values of its source (sites run with test preprocessing, labels, index),
+ * lowered and run on the reference interpreter; a table of one row per sample, in source order.
+ */
+export async function computeConstants(
+  ctx: EvaluateContext,
+  block: IrBlock,
+  source: DataSource,
+  classes: readonly string[],
+): Promise<Map<string, Tensor>> {
+  const exprs = Object.entries(block.settings).filter(
+    ([k, v]) => !["on", "using", "batch"].includes(k) && v !== null,
+  );
+  const refs = new Set<string>();
+  const walk = (j: JsonValue | undefined): void => {
+    if (Array.isArray(j)) j.forEach(walk);
+    else if (isObj(j)) {
+      if ("$ref" in j && !String(j["$ref"]).includes(".")) refs.add(String(j["$ref"]));
+      for (const v of Object.values(j)) walk(v);
+    }
+  };
+  for (const [, e] of exprs) walk(e);
+  const sites = [...refs].filter((r) => SITES.has(r) && r !== "text_features");
+  const S = source.items.length;
+  const provided = new Map<string, Tensor>();
+  if (sites.length > 0) {
+    const out = await forwardSource(
+      ctx,
+      "constants",
+      source,
+      classes,
+      Number(block.settings["batch"] ?? 192),
+      sites,
+    );
+    for (const [name, m] of out.outputs) provided.set(name, { shape: [m.rows, m.cols], data: m.data });
+  }
+  provided.set("labels", { shape: [S], data: Float64Array.from(source.items.map((i) => i.label)) });
+  provided.set("index", { shape: [S], data: Float64Array.from(source.items.map((i) => i.index)) });
+  if (source.items.every((i) => i.group !== undefined)) {
+    provided.set("groups", { shape: [S], data: Float64Array.from(source.items.map((i) => i.group!)) });
+  }
+  const o: ObjectiveBlock = { path: "constants", block, ancestors: [ctx.ir.root] };
+  const table = new Map<string, Tensor>();
+  for (const [name, expr] of exprs) {
+    const b = new GraphBuilder();
+    const lowerer = new Lowerer(ctx.ir, b, 0);
+    const feeds = new Map<ValueId, Tensor>();
+    const inputs = new Map<string, LValue>();
+    const value = (json: JsonValue | undefined): LValue => {
+      if (json === null || json === undefined) return { kind: "none" };
+      if (typeof json === "number") return numberValue(json);
+      if (typeof json === "boolean") return { kind: "bool", value: json };
+      if (typeof json === "string") return { kind: "string", value: json };
+      if (Array.isArray(json)) return { kind: "list", items: json.map(value) };
+      if ("$symbol" in json) return { kind: "symbol", name: String(json["$symbol"]) };
+      if ("$ref" in json) {
+        const path = String(json["$ref"]);
+        const t = provided.get(path);
+        if (t) {
+          let v = inputs.get(path);
+          if (!v) {
+            const node = b.input(path, t.shape, INTEGER_VALUES.has(path) ? "i32" : "f32");
+            feeds.set(node.id, t);
+            v = { kind: "tensor", value: node };
+            inputs.set(path, v);
+          }
+          return v;
+        }
+        const setting = resolveSetting(o, path);
+        if (setting === undefined)
+          throw new RunError(`constants.${name}: '${path}' is not a value vlmp run provides`);
+        return value(setting);
+      }
+      if ("$call" in json && json["definition"] === "function") {
+        const named = new Map<string, LValue>();
+        for (const [k, v] of Object.entries(json["args"] as Obj)) named.set(k, value(v));
+        return lowerer.call(String(json["$call"]), [], named);
+      }
+      throw new RunError(
+        `constants.${name}: ${JSON.stringify(json)} is not an expression vlmp run can compute yet`,
+      );
+    };
+    let out: ValueId;
+    try {
+      const result = value(expr);
+      out = toTensor(b, result).id;
+    } catch (error) {
+      if (error instanceof LoweringError)
+        throw new RunError(`cannot lower constants.${name}: ${error.message}`);
+      throw error;
+    }
+    const t = referenceEvaluate(b.build(), feeds).get(out)!;
+    if (t.shape[0] !== S) {
+      throw new RunError(`constants.${name} is [${t.shape.join(", ")}]; a per-sample constant has ${S} rows`);
+    }
+    table.set(name, { shape: t.shape, data: Float64Array.from(t.data) });
+  }
+  return table;
+}
+
+// --- data: order, augmentation ------------------------------------------------------------------------------
+
+/** The order of an epoch: a permutation of 0..n−1 by (seed, epoch) (Fisher–Yates on Philox), or 0..n−1. */
+export function epochOrder(n: number, seed: number, epoch: number, shuffle: boolean): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  if (!shuffle) return order;
+  const random = augmentRandom(seed, epoch, 2 ** 40);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
+export interface Augmentation {
+  readonly crop?: { readonly scale: readonly [number, number]; readonly ratio: readonly [number, number] };
+  readonly flip?: number;
+}
+
+export function parseAugment(list: JsonValue | undefined): Augmentation {
+  let crop: Augmentation["crop"];
+  let flip: number | undefined;
+  for (const a of (Array.isArray(list) ? list : []) as JsonValue[]) {
+    if (!isObj(a)) continue;
+    const name = String(a["$call"]).split(".").pop();
+    const args = (a["args"] ?? {}) as Obj;
+    if (name === "flip") flip = typeof args["p"] === "number" ? args["p"] : 0.5;
+    else if (name === "random_resized_crop") {
+      const scale = (Array.isArray(args["scale"]) ? args["scale"] : [0.08, 1]) as number[];
+      const ratio = (Array.isArray(args["ratio"]) ? args["ratio"] : DEFAULT_RATIO) as number[];
+      crop = { scale: [scale[0]!, scale[1]!], ratio: [ratio[0]!, ratio[1]!] };
+    } else throw new RunError(`augmentation '${String(a["$call"])}' is not supported`);
+  }
+  return { ...(crop ? { crop } : {}), ...(flip !== undefined ? { flip } : {}) };
+}
+
+/** A training batch [B, 3, S, S]: each image cropped/flipped by (seed, epoch, index), then normalised. */
+async function trainPixels(
+  items: readonly DataItem[],
+  size: number,
+  aug: Augmentation,
+  seed: number,
+  epoch: number,
+): Promise<Tensor> {
+  const per = 3 * size * size;
+  const out = new Float32Array(items.length * per);
+  const decoded = await Promise.allSettled(items.map((it) => decodeRgb(it.path)));
+  decoded.forEach((r, i) => {
+    if (r.status === "rejected") throw r.reason;
+    const item = items[i]!;
+    const random = augmentRandom(seed, epoch, item.index);
+    let image = r.value;
+    if (aug.crop) {
+      const box = randomResizedCropBox(image.width, image.height, random, aug.crop.scale, aug.crop.ratio);
+      image = resizeBicubic(cropRgb(image, box.left, box.top, box.width, box.height), size, size);
+    } else image = resizeAndCrop(image, size);
+    if (aug.flip !== undefined && random() < aug.flip) image = flipRgb(image);
+    normalizeInto(image, out, i * per);
+  });
+  return { shape: [items.length, 3, size, size], data: Float64Array.from(out) };
+}
+
+// --- the run ------------------------------------------------------------------------------------------------
+
+function sourceOf(
+  resolver: DataResolver,
+  data: IrBlock,
+  ref: JsonValue | undefined,
+  what: string,
+): DataSource {
+  const path = isObj(ref) && "$ref" in ref ? String(ref["$ref"]) : "data.train";
+  const name = path.startsWith("data.") ? path.slice(5) : path;
+  const setting = data.settings[name];
+  if (setting === undefined || setting === null)
+    throw new RunError(`${what}: the data block has no source '${name}'`);
+  return resolver.source(setting);
+}
+
+export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Promise<TrainResult> {
+  const reporter = options.reporter ?? silentReporter;
+  const objectives = objectiveBlocks(ir);
+  if (
+    objectives.length !== 1 ||
+    objectives[0]!.ancestors.length !== 1 ||
+    objectives[0]!.block.block !== "train"
+  ) {
+    throw new RunError(
+      `pipeline '${ir.pipeline}' trains in ${objectives.map((o) => o.path).join(", ")}; vlmp run trains one top-level train block so far`,
+    );
+  }
+  const unsupported = ir.root.blocks.filter((b) => ["stage", "tasks", "fit"].includes(b.block));
+  if (unsupported.length > 0) {
+    throw new RunError(
+      `pipeline '${ir.pipeline}' has ${unsupported[0]!.block} blocks; vlmp run does not run them yet`,
+    );
+  }
+  const o = objectives[0]!;
+  const train = o.block;
+  const s = train.settings;
+  for (const key of ["paired", "reference", "bank", "queue"]) {
+    if (s[key] !== null && s[key] !== undefined)
+      throw new RunError(`train.${key} is not supported by vlmp run yet`);
+  }
+  const select = s["select"];
+  if (isObj(select) && String(select["$call"]).split(".").pop() !== "last") {
+    throw new RunError(`train.select = ${String(select["$call"])}(…) is not supported yet (last())`);
+  }
+  const data = ir.root.blocks.find((b) => b.block === "data");
+  if (!data) throw new RunError(`pipeline '${ir.pipeline}' has no data block`);
+  const resolver = new DataResolver(data.settings);
+  const templates = resolveTemplates(ir, data.settings["templates"]);
+  const source = sourceOf(resolver, data, s["on"], "train");
+  const classes = resolver.classes({ $ref: "data.classes" });
+  const constantsBlocks = ir.root.blocks.filter((b) => b.block === "constants");
+  if (constantsBlocks.length > 1) throw new RunError("vlmp run computes one constants block so far");
+  const constantsBlock = constantsBlocks[0];
+  if (constantsBlock) {
+    if (JSON.stringify(constantsBlock.settings["on"]) !== JSON.stringify(s["on"] ?? { $ref: "data.train" })) {
+      throw new RunError(
+        "the constants block must run on the train block's source (its rows are looked up by index)",
+      );
+    }
+    const using = constantsBlock.settings["using"];
+    if (using !== null && using !== undefined && !(isObj(using) && using["$symbol"] === "zeroShot")) {
+      throw new RunError("constants.using = a stage is not supported yet");
+    }
+  }
+  const evaluates = ir.root.blocks.filter((b) => b.block === "evaluate");
+  const plans = evaluates.map((block) => ({
+    block,
+    source: sourceOf(
+      resolver,
+      data,
+      { $ref: `data.${block.label ?? "test"}` },
+      `evaluate ${block.label ?? "test"}`,
+    ),
+    classes: resolver.classes(block.settings["classes"] ?? { $ref: "data.classes" }),
+  }));
+  const epochs = Number(s["epochs"]);
+  const batch = Number(s["batch"]);
+  const shuffle = s["shuffle"] !== false;
+  const dropLast = s["drop_last"] === true;
+  const evalEvery = Number(s["eval_every"] ?? 0);
+  const evalAtStart = s["eval_at_start"] === true;
+  const seed = Number(s["seed"] ?? ir.root.settings["seed"] ?? 0);
+  const augment = parseAugment(s["augment"]);
+  const schedule = createSchedule(s["schedule"]);
+  const items = source.items;
+  if (items.length === 0) throw new RunError(`train: ${source.description} holds no images`);
+  const full = Math.floor(items.length / batch);
+  const rest = items.length - full * batch;
+  const stepsPerEpoch = full + (rest > 0 && !dropLast ? 1 : 0);
+  if (stepsPerEpoch === 0)
+    throw new RunError(`train: ${items.length} images make no batch of ${batch} (drop_last)`);
+  const totalSteps = stepsPerEpoch * epochs;
+
+  const backbone = loadBackbone(ir);
+  const adapters = ir.root.adapters;
+  const params = modelParams(ir, backbone, adapters, Number(ir.root.settings["seed"] ?? 0));
+  if (params.trainable.length === 0)
+    throw new RunError("nothing to train: no adapter makes a parameter trainable");
+  const optimizer = createOptimizer(
+    s["optimizer"],
+    params.trainable,
+    adapterKeys(ir, backbone, adapters, params),
+  );
+  const weightCache = new Map<string, Tensor>(params.values);
+  const hostParams = new Map<string, HostParam>(
+    params.trainable.map((k) => [k, { key: k, data: weightCache.get(k)!.data }]),
+  );
+
+  const backend =
+    options.backendInstance ?? (await openBackend(options.backend ?? "auto", (m) => reporter.log(m)));
+  const ctx: EvaluateContext = {
+    ir,
+    backbone,
+    backend,
+    adapters,
+    templates,
+    reporter,
+    weightCache,
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  let run: RunDirectory;
+  let startEpoch = 0;
+  let step = 0;
+  let constants = new Map<string, Tensor>();
+  let before: Record<string, number> | undefined;
+  try {
+    if (options.resume) {
+      run = RunDirectory.open(options.resume);
+      const ckpt = latestCheckpoint(run);
+      if (!ckpt) throw new RunError(`${options.resume} holds no checkpoint to resume from`);
+      for (const [k, t] of ckpt.params) {
+        const target = weightCache.get(k);
+        if (!target || target.data.length !== t.length)
+          throw new RunError(`the checkpoint's '${k}' does not fit the model`);
+        target.data.set(t);
+      }
+      optimizer.importState(ckpt.optimizerSteps, ckpt.optimizer);
+      constants = new Map([...ckpt.constants].map(([k, v]) => [k, { shape: [v.length], data: v }]));
+      startEpoch = ckpt.epoch;
+      step = ckpt.step;
+      const kept = run.records().filter((r) => (r.epoch ?? 0) <= startEpoch);
+      run.writeFile("metrics.jsonl", kept.map((r) => `${JSON.stringify(r)}\n`).join(""));
+      const summary = run.summary();
+      if (summary.before)
+        before = Object.fromEntries(Object.entries(summary.before).map(([k, v]) => [k, v ?? Number.NaN]));
+      reporter.log(`resuming ${run.path} after epoch ${startEpoch} (step ${step})`);
+    } else {
+      run = RunDirectory.create({
+        root: options.runsRoot ?? "runs",
+        pipeline: ir.pipeline,
+        specText: options.specText,
+        ir,
+        irHash: options.irHash,
+        seed,
+        device: backend.description,
+      });
+    }
+  } catch (error) {
+    if (!options.backendInstance) backend.close();
+    throw error;
+  }
+
+  const reported = plans.filter((p) => p.block.settings["report"] !== false);
+  const timing: Record<string, unknown> = {};
+  const evaluateAll = async (
+    epoch: number,
+  ): Promise<{ values: Record<string, number>; results: BlockResult[] }> => {
+    const values: Record<string, number> = {};
+    const results: BlockResult[] = [];
+    for (const plan of plans) {
+      checkAborted(options.signal);
+      const result = await evaluateBlock(ctx, plan.block, plan.source, plan.classes);
+      results.push(result);
+      run.log({ kind: "eval", epoch, split: result.label, values: result.metrics.values });
+      for (const w of result.metrics.warnings)
+        reporter.log(`warning: evaluate ${result.label}: ${w.message}`);
+      if (reported.includes(plan)) {
+        for (const [k, v] of Object.entries(result.metrics.values))
+          values[reported.length > 1 ? `${result.label}.${k}` : k] = v;
+      }
+      timing[result.label] = {
+        images: result.images,
+        seconds: Number(result.seconds.toFixed(3)),
+        images_per_second: Number((result.images / result.seconds).toFixed(2)),
+      };
+    }
+    return { values, results };
+  };
+
+  const losses: number[] = [];
+  let trainSeconds = 0;
+  let trainImages = 0;
+  let after: Record<string, number> = {};
+  let lastResults: BlockResult[] = [];
+  let lastCheckpoint: string | undefined;
+  const checkpoint = (epoch: number): void => {
+    const state: TrainCheckpoint = {
+      epoch,
+      step,
+      optimizerSteps: optimizer.steps,
+      params: new Map(params.trainable.map((k) => [k, weightCache.get(k)!.data])),
+      optimizer: optimizer.exportState(),
+      constants: new Map([...constants].map(([k, t]) => [k, t.data])),
+    };
+    lastCheckpoint = writeCheckpoint(run, state, { irHash: options.irHash });
+  };
+  try {
+    if (!options.resume) {
+      if (constantsBlock) {
+        constants = await computeConstants(ctx, constantsBlock, source, classes);
+        for (const [k, t] of constants) {
+          let sum = 0;
+          for (const x of t.data) sum += x;
+          run.log({
+            kind: "epoch",
+            epoch: 0,
+            stage: "constants",
+            values: { [`${k}_mean`]: sum / t.data.length },
+          });
+        }
+      }
+      checkpoint(0);
+      if (evalAtStart) {
+        const r = await evaluateAll(0);
+        before = r.values;
+        run.writeSummary({ before });
+        lastResults = r.results;
+        if (epochs === 0) after = r.values;
+      }
+    }
+
+    // The text side is the same every step: the class prompts (learned context where adapted).
+    const prompts = promptTensors(ctx, classes);
+    const graphs = new Map<number, StepGraph>();
+    const stepGraph = (n: number): StepGraph => {
+      let g = graphs.get(n);
+      if (!g) {
+        g = buildStepGraph(
+          ir,
+          backbone,
+          adapters,
+          o,
+          { batch: n, classes: classes.length, prompts: promptsPerClass(ctx), samples: items.length },
+          params.trainable,
+          seed,
+        );
+        graphs.set(n, g);
+      }
+      return g;
+    };
+    const hidden = source.labelsHidden;
+    const feedsFor = (g: StepGraph, rows: readonly DataItem[], epoch: number): Map<ValueId, Tensor> => {
+      const feeds = paramFeeds(g.graph, backbone.checkpoint, weightCache);
+      feeds.set(g.ids, prompts.ids);
+      feeds.set(g.slots, prompts.slots);
+      for (const [name, input] of g.inputs) {
+        let data: Float64Array;
+        if (name.startsWith("constants.")) {
+          const t = constants.get(name.slice("constants.".length));
+          if (!t) throw new RunError(`the objective reads '${name}', which no constants block computes`);
+          const width = t.data.length / t.shape[0]!;
+          data = new Float64Array(rows.length * width);
+          rows.forEach((it, i) => {
+            data.set(t.data.subarray(it.index * width, (it.index + 1) * width), i * width);
+          });
+        } else if (name === "labels") {
+          if (hidden)
+            throw new RunError(
+              `the objective reads labels, but ${source.description} hides them (labels: hidden)`,
+            );
+          data = Float64Array.from(rows.map((it) => it.label));
+        } else if (name === "index") data = Float64Array.from(rows.map((it) => it.index));
+        else if (name === "groups") data = Float64Array.from(rows.map((it) => it.group ?? 0));
+        else if (name === "epoch") data = Float64Array.of(epoch);
+        else if (name === "epochs") data = Float64Array.of(epochs);
+        else if (name === "step") data = Float64Array.of(step);
+        else if (name === "steps") data = Float64Array.of(totalSteps);
+        else if (name === "training") data = Float64Array.of(1);
+        else throw new RunError(`the step graph reads '${name}', which vlmp run does not provide yet`);
+        feeds.set(input.id, { shape: input.shape, data });
+      }
+      return feeds;
+    };
+
+    for (let epoch = startEpoch; epoch < epochs; epoch++) {
+      const order = epochOrder(items.length, seed, epoch, shuffle);
+      const batches: DataItem[][] = [];
+      for (let i = 0; i < stepsPerEpoch; i++)
+        batches.push(order.slice(i * batch, (i + 1) * batch).map((k) => items[k]!));
+      const task = reporter.task(`epoch ${epoch + 1}/${epochs}`, batches.length, { unit: "step" });
+      const size = stepGraph(batches[0]!.length).imageSize;
+      const load = (i: number) => trainPixels(batches[i]!, size, augment, seed, epoch);
+      let next: Promise<Tensor> | undefined = load(0);
+      let epochLoss = 0;
+      for (let i = 0; i < batches.length; i++) {
+        checkAborted(options.signal);
+        const rows = batches[i]!;
+        const g = stepGraph(rows.length);
+        const pixels = await next!;
+        next = i + 1 < batches.length ? load(i + 1) : undefined;
+        next?.catch(() => {});
+        const feeds = feedsFor(g, rows, epoch);
+        feeds.set(g.pixels, pixels);
+        const outs = [g.loss, ...g.grads.values()];
+        if (backend.kind === "webgpu") await backend.warmUp(g.graph, feeds, outs);
+        const t0 = performance.now();
+        const values = await backend.run(g.graph, feeds, outs);
+        const loss = values.get(g.loss)!.data[0]!;
+        if (!Number.isFinite(loss))
+          throw new RunError(`the loss is ${loss} at step ${step + 1} (epoch ${epoch + 1})`);
+        const grads = new Map<string, Float64Array>();
+        for (const [k, id] of g.grads) grads.set(k, values.get(id)!.data);
+        for (const k of params.trainable)
+          if (!grads.has(k)) grads.set(k, new Float64Array(hostParams.get(k)!.data.length));
+        const lr = schedule({ step, epoch, steps: totalSteps, epochs });
+        optimizer.step(hostParams, grads, lr);
+        trainSeconds += (performance.now() - t0) / 1000;
+        trainImages += rows.length;
+        step++;
+        losses.push(loss);
+        epochLoss += loss;
+        const groupLr = optimizer.groups[0] ? lr(optimizer.groups[0].lr) : 0;
+        run.log({ kind: "step", step, epoch: epoch + 1, values: { loss, lr: groupLr } });
+        task.increment(1, { loss: loss.toFixed(4) });
+      }
+      task.finish({ loss: (epochLoss / batches.length).toFixed(4) });
+      run.log({ kind: "epoch", epoch: epoch + 1, values: { loss: epochLoss / batches.length } });
+      checkpoint(epoch + 1);
+      const last = epoch + 1 === epochs;
+      if (last || (evalEvery > 0 && (epoch + 1) % evalEvery === 0)) {
+        const r = await evaluateAll(epoch + 1);
+        lastResults = r.results;
+        if (last) after = r.values;
+      }
+      writeCurvePlots(run);
+    }
+    if (options.resume && startEpoch >= epochs) {
+      const r = await evaluateAll(epochs);
+      lastResults = r.results;
+      after = r.values;
+    }
+    for (const result of lastResults) {
+      for (const d of result.metrics.diagrams) writeReliabilityPlot(run, result.label, d.diagram);
+      writeKnownUnknownHistogram(run, result);
+    }
+    writeCurvePlots(run);
+    run.writeSummary({
+      ...(before ? { before } : {}),
+      after,
+      extra: {
+        status: "finished",
+        backend: backend.description,
+        train: {
+          epochs,
+          steps: step,
+          seconds: Number(trainSeconds.toFixed(3)),
+          steps_per_second: Number(((losses.length || 1) / (trainSeconds || 1)).toFixed(3)),
+          images_per_second: Number((trainImages / (trainSeconds || 1)).toFixed(2)),
+          ...(options.resume ? { resumed_from_epoch: startEpoch } : {}),
+        },
+        evaluate: timing,
+        checkpoint: lastCheckpoint,
+      },
+    });
+  } catch (error) {
+    run.writeSummary({
+      extra: {
+        status: "interrupted",
+        reason: (error as Error).message,
+        backend: backend.description,
+        ...(lastCheckpoint ? { checkpoint: lastCheckpoint, resume: `vlmp run --resume ${run.path}` } : {}),
+      },
+    });
+    throw error;
+  } finally {
+    if (!options.backendInstance) backend.close();
+  }
+  return {
+    dir: run.path,
+    backend: backend.description,
+    blocks: lastResults,
+    after,
+    ...(before ? { before } : {}),
+    steps: step,
+    epochs,
+    trainSeconds,
+    losses,
+  };
+}

@@ -80,8 +80,8 @@ function buildProgram(): Command {
 
   program
     .command("run")
-    .description("run a pipeline: evaluate (and later train) into runs/<pipeline>/<time>-<irhash>/")
-    .argument("<file>", "the .vlmp file")
+    .description("run a pipeline: train and evaluate into runs/<pipeline>/<time>-<irhash>/")
+    .argument("[file]", "the .vlmp file (omitted with --resume)")
     .argument("[overrides...]", "key.path=value overrides")
     .addOption(
       new Option("--backend <backend>", "where graphs run (auto: WebGPU when an adapter exists)")
@@ -89,6 +89,7 @@ function buildProgram(): Command {
         .default("auto"),
     )
     .option("--runs <dir>", "folder of run directories", "runs")
+    .option("--resume <run_dir>", "continue a training run from its last checkpoint (its own spec and IR)")
     .option("--pipeline <name>", "which pipeline of the file (default: the first)")
     .option("--set-file <file>", "YAML file of overrides", collect, [])
     .addOption(
@@ -96,7 +97,7 @@ function buildProgram(): Command {
         .choices(["auto", "bars", "plain", "json", "none"])
         .default("auto"),
     )
-    .action(async (file: string, overrides: string[], options) => {
+    .action(async (file: string | undefined, overrides: string[], options) => {
       const { runRun } = await import("./commands/run.ts");
       process.exitCode = await runRun(file, overrides, options);
     });

@@ -38,7 +38,7 @@ import { evaluate as referenceEvaluate } from "../reference/interpreter.ts";
 import type { Tensor } from "../reference/tensor.ts";
 import { writeCurvePlots, writeReliabilityPlot } from "../run/plots.ts";
 import { RunDirectory } from "../run/run-dir.ts";
-import { type Backend, openBackend } from "./backend.ts";
+import { openBackend } from "./backend.ts";
 import { latestCheckpoint, type TrainCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import { RunError } from "./errors.ts";
 import {

@@ -14,7 +14,7 @@ import type { Backend } from "./backend.ts";
 import { RunError } from "./errors.ts";
 import { type ComputedMetrics, computeMetrics } from "./metrics.ts";
 import { type Backbone, paramFeeds, splitForward } from "./model.ts";
-import { classPrompts, contextPromptSpec, contextPrompts } from "./prompts.ts";
+import { classPrompts, contextPromptSpec, contextPrompts, type PromptTensors } from "./prompts.ts";
 
 type Obj = { readonly [key: string]: JsonValue };
 const isObj = (v: JsonValue | undefined): v is Obj =>
@@ -68,7 +68,7 @@ export function promptsPerClass(ctx: Pick<EvaluateContext, "adapters" | "templat
 export function promptTensors(
   ctx: Pick<EvaluateContext, "adapters" | "templates" | "backbone">,
   classes: readonly string[],
-): { ids: Tensor; slots: Tensor } {
+): PromptTensors {
   const spec = contextPromptSpec(ctx.adapters);
   const tokenizer = ctx.backbone.checkpoint.tokenizer;
   return spec

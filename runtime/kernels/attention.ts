@@ -15,6 +15,7 @@ import {
   declareBindings,
   F32_BITS,
   grid,
+  groupIndex,
   type Kernel,
   type KernelBinding,
   type KernelTarget,
@@ -95,7 +96,7 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
   const lines: string[] = [
     `@compute @workgroup_size(${LANES})`,
     `fn main(${BUILTINS}) {`,
-    `  let t = ${dispatch[1] > 1 ? `wid.y * ${dispatch[0]}u + wid.x` : "wid.x"};`,
+    `  let t = ${groupIndex(dispatch)};`,
     `  if (t >= ${qBlocks * batches}u) {`,
     "    return;",
     "  }",

@@ -5,15 +5,15 @@
 
 import type { DType, OpOf } from "../../compiler/graph/ops.ts";
 import {
-  BUILTINS,
   broadcastStrides,
   count,
   DEFAULT_TARGET,
   declareBindings,
   exprType,
   F32_BITS,
-  flatIndex,
+  f32BitsPrefix,
   grid,
+  guardedMain,
   helpers,
   type Kernel,
   type KernelTarget,
@@ -277,20 +277,10 @@ export function elementwiseKernel(p: ElementwiseProgram, target: KernelTarget = 
   const types = [...p.operands.map((o) => storageType(o.dtype)), storageType(resultDtype)];
   const { lines, result: r } = programLines(p, (k, at) => `in${k}[${at}]`, "i");
   const store = exprType(resultDtype) === "bool" ? `select(0i, 1i, ${r})` : r;
-  const body = [
-    `@compute @workgroup_size(${wg})`,
-    `fn main(${BUILTINS}) {`,
-    `  let i = ${flatIndex(wg, dispatch)};`,
-    `  if (i >= ${n}u) {`,
-    "    return;",
-    "  }",
-    ...lines,
-    `  out[i] = ${store};`,
-    "}",
-  ].join("\n");
+  const body = [...guardedMain(wg, dispatch, "i", n), ...lines, `  out[i] = ${store};`, "}"].join("\n");
   const pre = helpers(body, HELPERS);
   const code = [declareBindings(bindings, types), pre, body].filter((s) => s !== "").join("\n\n");
-  const fixed = code.includes("f32_bits(") && !pre.includes("fn f32_bits") ? `${F32_BITS}\n\n${code}` : code;
+  const fixed = `${f32BitsPrefix(code, pre)}${code}`;
   return {
     name: `elementwise[${programOps(p)}ops;${p.shape.join("x")}]`,
     code: `${fixed}\n`,

@@ -91,7 +91,38 @@ export function flatIndex(wg: number, dispatch: readonly [number, number, number
   return dispatch[1] > 1 ? `(wid.y * ${dispatch[0]}u + wid.x) * ${wg}u + lid.x` : `wid.x * ${wg}u + lid.x`;
 }
 
+/** The workgroup's own index in a launch spread over a 2-D grid (one workgroup per item). */
+export function groupIndex(dispatch: readonly [number, number, number]): string {
+  return dispatch[1] > 1 ? `wid.y * ${dispatch[0]}u + wid.x` : "wid.x";
+}
+
 export const BUILTINS = "@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>";
+
+/**
+ * The opening lines of a 1-D kernel's entry point, one item per invocation: `let <index>` is the
+ * invocation's flat index, and invocations past the last of `n` items return at once. The caller
+ * appends the body and the closing brace.
+ */
+export function guardedMain(
+  wg: number,
+  dispatch: readonly [number, number, number],
+  index: string,
+  n: number,
+): string[] {
+  return [
+    `@compute @workgroup_size(${wg})`,
+    `fn main(${BUILTINS}) {`,
+    `  let ${index} = ${flatIndex(wg, dispatch)};`,
+    `  if (${index} >= ${n}u) {`,
+    "    return;",
+    "  }",
+  ];
+}
+
+/** F32_BITS and a blank line when `code` calls f32_bits and `defined` (code placed before it) does not define it. */
+export function f32BitsPrefix(code: string, defined = ""): string {
+  return code.includes("f32_bits(") && !defined.includes("fn f32_bits") ? `${F32_BITS}\n\n` : "";
+}
 
 /** Row-major strides. */
 export function stridesOf(shape: readonly number[]): number[] {

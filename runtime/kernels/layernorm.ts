@@ -3,16 +3,8 @@
 // Optionally also writes the normalised input and the reciprocal std, which the composite's
 // gradient rule reuses.
 
-import {
-  BUILTINS,
-  DEFAULT_TARGET,
-  declareBindings,
-  flatIndex,
-  grid,
-  type Kernel,
-  type KernelTarget,
-} from "./kernel.ts";
-import { prologueOf, type RowSpec, rowWorkgroup } from "./softmax.ts";
+import { DEFAULT_TARGET, declareBindings, type Kernel, type KernelTarget } from "./kernel.ts";
+import { type RowSpec, rowLaunch } from "./softmax.ts";
 
 export interface LayerNormSpec extends RowSpec {
   readonly eps: number;
@@ -25,12 +17,7 @@ export interface LayerNormSpec extends RowSpec {
 
 export function layerNormKernel(spec: LayerNormSpec, target: KernelTarget = DEFAULT_TARGET): Kernel {
   const { rows, length } = spec;
-  const pro = prologueOf(spec.prologue);
-  const vec = length % 4 === 0 && !spec.prologue;
-  const w = vec ? length / 4 : length;
-  const wg = rowWorkgroup(rows);
-  const dispatch = grid(Math.ceil(rows / wg), target);
-  const T = vec ? "vec4<f32>" : "f32";
+  const { pro, vec, w, wg, dispatch, T, main } = rowLaunch(spec, target);
   const hsum = (v: string) => (vec ? `((${v}.x + ${v}.y) + (${v}.z + ${v}.w))` : v);
   const bindings = [
     ...pro.bindings,
@@ -48,13 +35,7 @@ export function layerNormKernel(spec: LayerNormSpec, target: KernelTarget = DEFA
   if (spec.beta) out = `${out} + beta[j]`;
   const eps = String(Math.fround(spec.eps));
   const body = [
-    `@compute @workgroup_size(${wg})`,
-    `fn main(${BUILTINS}) {`,
-    `  let row = ${flatIndex(wg, dispatch)};`,
-    `  if (row >= ${rows}u) {`,
-    "    return;",
-    "  }",
-    `  let base = row * ${w}u;`,
+    ...main,
     `  var s = ${T}(0.0f);`,
     `  for (var j = 0u; j < ${w}u; j++) {`,
     `    s += ${pro.read("base + j")};`,

@@ -4,13 +4,12 @@
 
 import type { DType } from "../../compiler/graph/ops.ts";
 import {
-  BUILTINS,
   count,
   DEFAULT_TARGET,
   declareBindings,
-  F32_BITS,
-  flatIndex,
+  f32BitsPrefix,
   grid,
+  guardedMain,
   type Kernel,
   type KernelTarget,
   literal,
@@ -30,17 +29,8 @@ function launch(
   target: KernelTarget,
 ): Kernel {
   const dispatch = grid(Math.ceil(n / WG), target);
-  const body = [
-    `@compute @workgroup_size(${WG})`,
-    `fn main(${BUILTINS}) {`,
-    `  let i = ${flatIndex(WG, dispatch)};`,
-    `  if (i >= ${n}u) {`,
-    "    return;",
-    "  }",
-    ...lines,
-    "}",
-  ].join("\n");
-  const pre = body.includes("f32_bits(") ? `${F32_BITS}\n\n` : "";
+  const body = [...guardedMain(WG, dispatch, "i", n), ...lines, "}"].join("\n");
+  const pre = f32BitsPrefix(body);
   return {
     name,
     code: `${declareBindings(bindings, types)}\n\n${pre}${body}\n`,

@@ -6,11 +6,10 @@
 // schedule never recompiles a shader.
 
 import {
-  BUILTINS,
   DEFAULT_TARGET,
   declareBindings,
-  flatIndex,
   grid,
+  guardedMain,
   type Kernel,
   type KernelBinding,
   type KernelTarget,
@@ -116,12 +115,7 @@ export function optimizerKernel(
       bindings.map(() => "f32"),
     ),
     "",
-    `@compute @workgroup_size(${wg})`,
-    `fn main(${BUILTINS}) {`,
-    `  let i = ${flatIndex(wg, dispatch)};`,
-    `  if (i >= ${n}u) {`,
-    "    return;",
-    "  }",
+    ...guardedMain(wg, dispatch, "i", n),
     ...body,
     "}",
     "",

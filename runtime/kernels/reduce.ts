@@ -9,9 +9,10 @@ import {
   count,
   DEFAULT_TARGET,
   declareBindings,
-  F32_BITS,
-  flatIndex,
+  f32BitsPrefix,
   grid,
+  groupIndex,
+  guardedMain,
   type Kernel,
   type KernelTarget,
   literal,
@@ -118,18 +119,9 @@ export function reduceKernel(spec: ReduceSpec, target: KernelTarget = DEFAULT_TA
     lines.push("  }");
     lines.push(`  out[o] = ${spec.kind === "argmax" ? "arg" : "acc"};`);
   }
-  const body = [
-    `@compute @workgroup_size(${wg})`,
-    `fn main(${BUILTINS}) {`,
-    `  let o = ${flatIndex(wg, dispatch)};`,
-    `  if (o >= ${outputs}u) {`,
-    "    return;",
-    "  }",
-    ...lines,
-    "}",
-  ].join("\n");
+  const body = [...guardedMain(wg, dispatch, "o", outputs), ...lines, "}"].join("\n");
   const types = [...(spec.prologue ? pro.types : [vec ? "vec4<f32>" : t]), outType];
-  const pre = body.includes("f32_bits(") && !pro.fn.includes("fn f32_bits") ? `${F32_BITS}\n\n` : "";
+  const pre = f32BitsPrefix(body, pro.fn);
   return {
     name: `${spec.kind}[${spec.shape.join("x")};axes=${spec.axes.join(",")}${pro.tag}]`,
     code: `${declareBindings(bindings, types)}\n\n${pre}${pro.fn}${body}\n`,
@@ -174,7 +166,7 @@ function workgroupReduce(
     "",
     `@compute @workgroup_size(${wg})`,
     `fn main(${BUILTINS}) {`,
-    `  let o = ${dispatch[1] > 1 ? `wid.y * ${dispatch[0]}u + wid.x` : "wid.x"};`,
+    `  let o = ${groupIndex(dispatch)};`,
     "  let t = lid.x;",
     `  let base = ${offsetOf(kept, "min(o, " + (outputs - 1) + "u)")};`,
     `  var acc: ${t} = ${init(spec.kind, t)};`,
@@ -201,7 +193,7 @@ function workgroupReduce(
     "  }",
     "}",
   ].join("\n");
-  const pre = body.includes("f32_bits(") && !pro.fn.includes("fn f32_bits") ? `${F32_BITS}\n\n` : "";
+  const pre = f32BitsPrefix(body, pro.fn);
   return {
     name: `${spec.kind}_wg[${spec.shape.join("x")};axes=${spec.axes.join(",")}${pro.tag}]`,
     code: `${declareBindings(bindings, [...(spec.prologue ? pro.types : [t]), outType])}\n\n${pre}${pro.fn}${body}\n`,

@@ -4,12 +4,11 @@
 
 import { type ElementwiseProgram, programFunction, programHelpers, programOps } from "./elementwise.ts";
 import {
-  BUILTINS,
   DEFAULT_TARGET,
   declareBindings,
-  F32_BITS,
-  flatIndex,
+  f32BitsPrefix,
   grid,
+  guardedMain,
   type Kernel,
   type KernelBinding,
   type KernelTarget,
@@ -59,25 +58,30 @@ export function rowWorkgroup(rows: number): number {
   return rows >= 4096 ? 64 : 16;
 }
 
+/**
+ * The launch shared by the one-row-per-invocation kernels: rows read as vec4 (`T`) when the length
+ * allows and no prologue is folded in, `w` elements of `T` per row, and `main`, the entry point's
+ * opening lines ending with `let base` (the row's first element); the caller appends the body.
+ */
+export function rowLaunch(spec: RowSpec, target: KernelTarget) {
+  const pro = prologueOf(spec.prologue);
+  const vec = spec.length % 4 === 0 && !spec.prologue;
+  const w = vec ? spec.length / 4 : spec.length;
+  const wg = rowWorkgroup(spec.rows);
+  const dispatch = grid(Math.ceil(spec.rows / wg), target);
+  const T = vec ? "vec4<f32>" : "f32";
+  const main = [...guardedMain(wg, dispatch, "row", spec.rows), `  let base = row * ${w}u;`];
+  return { pro, vec, w, wg, dispatch, T, main };
+}
+
 export function softmaxKernel(spec: RowSpec, target: KernelTarget = DEFAULT_TARGET): Kernel {
   const { rows, length } = spec;
-  const pro = prologueOf(spec.prologue);
-  const vec = length % 4 === 0 && !spec.prologue;
-  const w = vec ? length / 4 : length;
-  const wg = rowWorkgroup(rows);
-  const dispatch = grid(Math.ceil(rows / wg), target);
-  const T = vec ? "vec4<f32>" : "f32";
+  const { pro, vec, w, wg, dispatch, T, main } = rowLaunch(spec, target);
   const hmax = vec ? "max(max(m.x, m.y), max(m.z, m.w))" : "m";
   const hsum = vec ? "(s.x + s.y) + (s.z + s.w)" : "s";
   const bindings = [...pro.bindings, { name: "y", access: "read_write" as const }];
   const body = [
-    `@compute @workgroup_size(${wg})`,
-    `fn main(${BUILTINS}) {`,
-    `  let row = ${flatIndex(wg, dispatch)};`,
-    `  if (row >= ${rows}u) {`,
-    "    return;",
-    "  }",
-    `  let base = row * ${w}u;`,
+    ...main,
     `  var m = ${T}(f32_bits(0xff800000u));`,
     `  for (var j = 0u; j < ${w}u; j++) {`,
     `    m = max(m, ${pro.read("base + j")});`,
@@ -95,7 +99,7 @@ export function softmaxKernel(spec: RowSpec, target: KernelTarget = DEFAULT_TARG
   ].join("\n");
   return {
     name: `softmax_rows[${rows}x${length}${pro.tag}]`,
-    code: `${declareBindings(bindings, [...(spec.prologue ? pro.types : [T]), T])}\n\n${spec.prologue && pro.fn.includes("fn f32_bits") ? "" : `${F32_BITS}\n\n`}${pro.fn}${body}\n`,
+    code: `${declareBindings(bindings, [...(spec.prologue ? pro.types : [T]), T])}\n\n${f32BitsPrefix(body, pro.fn)}${pro.fn}${body}\n`,
     bindings,
     workgroupSize: [wg, 1, 1],
     dispatch,

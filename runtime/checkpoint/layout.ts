@@ -1,12 +1,13 @@
 // The checkpoint layout a stdlib model declares: every `param … from "key"` reached through its `sub`s,
 // with the full key (the `from` prefixes joined with `.`, `{i}` interpolated in repeated subs) and the
-// shape evaluated from the model's arguments. Read from the Pipeline IR the compiler produces — the
-// definitions of `stdlib/clip.vlmp` are the single source of truth for key names and shapes; nothing here
-// repeats them.
+// shape evaluated from the model's arguments. Read from the compiler's instantiation of the model
+// (compiler/lower/instance.ts, the same one the lowering loads parameters through) — the definitions of
+// `stdlib/clip.vlmp` are the single source of truth for key names and shapes; nothing here repeats them.
 
 import { compileFile } from "../../compiler/compile.ts";
-import type { IrDefinition, PipelineIr } from "../../compiler/ir.ts";
-import { evalDim, parseParamType } from "../../compiler/lower/param-types.ts";
+import type { PipelineIr } from "../../compiler/ir.ts";
+import { LoweringError } from "../../compiler/lower/errors.ts";
+import { instantiate } from "../../compiler/lower/instance.ts";
 import type { JsonValue } from "../../compiler/values.ts";
 
 type Obj = { readonly [key: string]: JsonValue };
@@ -22,143 +23,33 @@ export class LayoutError extends Error {
 /** Full checkpoint key → shape, in declaration order. */
 export type CheckpointLayout = Map<string, number[]>;
 
-function evalExpr(expr: JsonValue | undefined, scope: ReadonlyMap<string, Value>): Value {
-  if (!isObj(expr)) return undefined;
-  switch (expr["expr"]) {
-    case "number":
-    case "string":
-    case "bool":
-      return expr["value"] as Value;
-    case "name":
-      return scope.get(expr["name"] as string);
-    case "unary": {
-      const v = evalExpr(expr["operand"], scope);
-      return expr["op"] === "-" && typeof v === "number" ? -v : undefined;
-    }
-    case "binary": {
-      const l = evalExpr(expr["left"], scope);
-      const r = evalExpr(expr["right"], scope);
-      if (typeof l !== "number" || typeof r !== "number") return undefined;
-      switch (expr["op"]) {
-        case "+":
-          return l + r;
-        case "-":
-          return l - r;
-        case "*":
-          return l * r;
-        case "/":
-          return l / r;
-        case "//":
-          return Math.floor(l / r);
-        case "%":
-          return l % r;
-        case "**":
-          return l ** r;
-        default:
-          return undefined;
-      }
-    }
-    default:
-      return undefined;
+/** The layout of a model call (`{$call: "clip.tiny", args: {…}}`): its parameters that load from a checkpoint key. */
+function layoutOfCall(ir: PipelineIr, call: JsonValue): CheckpointLayout {
+  let params: ReturnType<typeof instantiate>["backboneParams"];
+  try {
+    params = instantiate(ir, call, []).backboneParams;
+  } catch (error) {
+    if (error instanceof LoweringError) throw new LayoutError(error.message);
+    throw error;
   }
-}
-
-function joinKey(...parts: string[]): string {
-  return parts.filter((p) => p !== "").join(".");
-}
-
-function resolveCallee(callee: JsonValue | undefined, module: string, ir: PipelineIr): string {
-  if (isObj(callee) && callee["expr"] === "name") {
-    const name = callee["name"] as string;
-    if (`${module}.${name}` in ir.definitions) return `${module}.${name}`;
-    if (name in ir.definitions) return name;
-  }
-  if (isObj(callee) && callee["expr"] === "member" && isObj(callee["object"])) {
-    const name = `${callee["object"]["name"] as string}.${callee["property"] as string}`;
-    if (name in ir.definitions) return name;
-  }
-  throw new LayoutError(`cannot resolve the submodule ${JSON.stringify(callee)} in ${module}`);
+  const layout: CheckpointLayout = new Map();
+  for (const p of params) if (p.checkpoint !== undefined) layout.set(p.checkpoint, [...p.shape]);
+  return layout;
 }
 
 /**
- * The layout of model `defName` (a qualified name such as `clip.tiny`) called with `args` (named), walking
- * the IR's definitions.
+ * The layout of model `defName` (a qualified name such as `clip.tiny`) called with `args` (named; an
+ * undefined one takes its default).
  */
 export function layoutFromIr(
   ir: PipelineIr,
   defName: string,
   args: Readonly<Record<string, Value>>,
 ): CheckpointLayout {
-  const layout: CheckpointLayout = new Map();
-  const visit = (name: string, bound: ReadonlyMap<string, Value>, prefix: string): void => {
-    const def: IrDefinition | undefined = ir.definitions[name];
-    if (def?.kind !== "model") throw new LayoutError(`${name} is not a model in the IR`);
-    const module = name.slice(0, name.lastIndexOf("."));
-    const scope = new Map<string, Value>();
-    for (const p of def.params) {
-      const value = bound.has(p.name) ? bound.get(p.name) : evalExpr(p.default, scope);
-      scope.set(p.name, value);
-    }
-    const sizes = (): Map<string, number> => {
-      const out = new Map<string, number>();
-      for (const [k, v] of scope) if (typeof v === "number") out.set(k, v);
-      return out;
-    };
-    for (const item of def.items ?? []) {
-      if (!isObj(item)) continue;
-      if (item["item"] === "let") {
-        scope.set(item["name"] as string, evalExpr(item["value"], scope));
-      } else if (item["item"] === "param" && typeof item["checkpoint"] === "string") {
-        const type = parseParamType(item["shape"] as string);
-        const key = joinKey(prefix, item["checkpoint"]);
-        if (type.kind !== "tensor")
-          throw new LayoutError(`${key}: the shape ${String(item["shape"])} is not a tensor`);
-        const shape = type.dims.map((d) => evalDim(d, sizes()));
-        if (!shape.every((d) => d !== undefined && Number.isInteger(d) && d >= 0)) {
-          throw new LayoutError(
-            `${key}: the shape ${String(item["shape"])} does not evaluate to sizes in ${name}`,
-          );
-        }
-        layout.set(key, shape as number[]);
-      } else if (item["item"] === "sub") {
-        const call = item["value"];
-        if (!isObj(call) || call["expr"] !== "call") continue;
-        const target = resolveCallee(call["callee"], module, ir);
-        const targetDef = ir.definitions[target]!;
-        const subPrefix = typeof item["prefix"] === "string" ? item["prefix"] : "";
-        const instantiate = (inner: ReadonlyMap<string, Value>, keyPrefix: string): void => {
-          const subArgs = new Map<string, Value>();
-          const positional = (call["args"] as JsonValue[] | undefined) ?? [];
-          positional.forEach((a, i) => {
-            const param = targetDef.params[i];
-            if (param) subArgs.set(param.name, evalExpr(a, inner));
-          });
-          const named = isObj(call["named"]) ? call["named"] : {};
-          for (const [k, v] of Object.entries(named)) subArgs.set(k, evalExpr(v, inner));
-          visit(target, subArgs, joinKey(prefix, keyPrefix));
-        };
-        const repeat = item["repeat"];
-        if (isObj(repeat) && isObj(repeat["range"])) {
-          const variable = repeat["variable"] as string;
-          const start = evalExpr(repeat["range"]["start"], scope);
-          const end = evalExpr(repeat["range"]["end"], scope);
-          if (typeof start !== "number" || typeof end !== "number") {
-            throw new LayoutError(
-              `${name}.${item["name"] as string}: the repetition count does not evaluate`,
-            );
-          }
-          for (let i = start; i < end; i++) {
-            const inner = new Map(scope).set(variable, i);
-            instantiate(inner, subPrefix.replaceAll(`{${variable}}`, String(i)));
-          }
-        } else {
-          instantiate(scope, subPrefix);
-        }
-      }
-    }
-  };
-  visit(defName, new Map(Object.entries(args)), "");
-  return layout;
+  const given = Object.entries(args).filter(
+    (e): e is [string, Exclude<Value, undefined>] => e[1] !== undefined,
+  );
+  return layoutOfCall(ir, { $call: defName, args: Object.fromEntries(given) });
 }
 
 const irCache = new Map<string, PipelineIr>();
@@ -187,8 +78,7 @@ export function backboneLayout(ir: PipelineIr): CheckpointLayout {
   if (!isObj(backbone) || typeof backbone["$call"] !== "string") {
     throw new LayoutError("the pipeline has no model call as its backbone");
   }
-  const args = isObj(backbone["args"]) ? (backbone["args"] as Record<string, Value>) : {};
-  return layoutFromIr(ir, backbone["$call"], args);
+  return layoutOfCall(ir, backbone);
 }
 
 /** The layout of a named configuration of `stdlib/clip.vlmp` (`tiny`, `vit_b32`, `vit_b16`, `vit_l14`). */

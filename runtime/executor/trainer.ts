@@ -23,23 +23,143 @@ import { lifetimes, planMemory } from "./memory-plan.ts";
 export interface Trainer {
   /** Uploads parameter values (every trained parameter) and zeroes the optimizer's state and step count. */
   setParams(values: ReadonlyMap<ValueId, Tensor>): void;
-  /** One step: forward, backward and update; resolves to the loss (before the update). */
-  step(feeds: ReadonlyMap<ValueId, Tensor>, lr?: number): Promise<number>;
+  /**
+   * One step: forward, backward and update; resolves to the loss (before the update). `lr`: one
+   * learning rate for every group, or one per group (in `groups` order, then the default group).
+   */
+  step(feeds: ReadonlyMap<ValueId, Tensor>, lr?: number | readonly number[]): Promise<number>;
   /** Reads the parameters back (tests, checkpoints). */
   readParams(): Promise<Map<ValueId, Tensor>>;
+  /** Reads the parameters, the optimizer's state and its step count back, by parameter name. */
+  readState(): Promise<TrainerState>;
+  /** Uploads parameters (every trained one), optimizer state (zero where absent) and the step count. */
+  writeState(state: TrainerStateInput): void;
   /** Kernels per step: the plan's and the optimizer's. */
   readonly dispatches: number;
   release(): void;
 }
 
-export interface TrainerOptions extends ExecutorOptions {
-  readonly optimizer: OptimizerSpec;
+export interface TrainerState {
+  /** Optimizer steps taken (the `t` of the next step is steps + 1). */
+  readonly steps: number;
+  /** Parameter values by parameter name. */
+  readonly params: Map<string, Float64Array>;
+  /** Each parameter's state tensors in the kernel's order (sgd: momentum; adamw: m, v; adadelta: v, u). */
+  readonly state: Map<string, Float64Array[]>;
 }
+
+export interface TrainerStateInput {
+  readonly steps: number;
+  readonly params: ReadonlyMap<string, ArrayLike<number>>;
+  readonly state?: ReadonlyMap<string, readonly (ArrayLike<number> | undefined)[]>;
+}
+
+/** A parameter group: its own optimizer spec (weight decay baked in) and learning-rate slot. */
+export interface TrainerGroup {
+  readonly spec: OptimizerSpec;
+  /** Parameter names (the `param` nodes' names). */
+  readonly params: readonly string[];
+}
+
+export interface TrainerOptions extends ExecutorOptions {
+  /** The optimizer of the parameters no group names (the default group). */
+  readonly optimizer: OptimizerSpec;
+  readonly groups?: readonly TrainerGroup[];
+  /**
+   * A trainer whose resident parameters, optimizer state, groups and step count this one shares (the
+   * same parameters, by name, in another graph: a batch of another size).
+   */
+  readonly share?: Trainer;
+}
+
+interface ResidentParam {
+  readonly offset: number;
+  readonly bytes: number;
+  readonly count: number;
+  readonly states: readonly number[];
+  readonly slot: number;
+}
+
+/** Parameters, optimizer state and per-group hyperparameters on the device, shared between trainers. */
+interface Resident {
+  readonly buffer: GPUBuffer;
+  readonly readback: GPUBuffer;
+  readonly size: number;
+  readonly params: ReadonlyMap<string, ResidentParam>;
+  /** Per group slot: its spec and the offset of its hyperparameters. */
+  readonly slots: readonly { readonly spec: OptimizerSpec; readonly hyperAt: number }[];
+  t: number;
+  users: number;
+}
+
+const residents = new WeakMap<Trainer, Resident>();
 
 function f32Bytes(data: ArrayLike<number>, bytes: number): ArrayBuffer {
   const buf = new ArrayBuffer(bytes);
   new Float32Array(buf).set(data);
   return buf;
+}
+
+const count = (shape: readonly number[]) => shape.reduce((a, d) => a * d, 1);
+
+function paramName(graph: Graph, id: ValueId): string {
+  const n = graph.nodes.find((m) => m.id === id);
+  if (!n) throw new Error(`no node %${id}`);
+  return n.op === "param" ? n.attrs.name : `%${id}`;
+}
+
+async function createResident(
+  device: Device,
+  params: ReadonlyMap<string, readonly number[]>,
+  opts: TrainerOptions,
+  alignment: number,
+): Promise<Resident> {
+  const gpu = device.device;
+  const align = (x: number) => Math.ceil(x / alignment) * alignment;
+  const specs: OptimizerSpec[] = [];
+  const slotOf = new Map<string, number>();
+  for (const g of opts.groups ?? []) {
+    for (const name of g.params) if (params.has(name) && !slotOf.has(name)) slotOf.set(name, specs.length);
+    specs.push(g.spec);
+  }
+  if ([...params.keys()].some((name) => !slotOf.has(name))) {
+    for (const name of params.keys()) if (!slotOf.has(name)) slotOf.set(name, specs.length);
+    specs.push(opts.optimizer);
+  }
+  // Params, then each param's state tensors, then the hyperparameters of each group.
+  let size = 0;
+  const at = new Map<string, { offset: number; bytes: number; count: number }>();
+  for (const [name, shape] of params) {
+    const bytes = Math.max(16, count(shape) * 4);
+    at.set(name, { offset: size, bytes, count: count(shape) });
+    size = align(size + bytes);
+  }
+  const resident = new Map<string, ResidentParam>();
+  for (const [name, a] of at) {
+    const slot = slotOf.get(name)!;
+    const states: number[] = [];
+    for (let k = 0; k < stateCount(specs[slot]!); k++) {
+      states.push(size);
+      size = align(size + a.bytes);
+    }
+    resident.set(name, { ...a, states, slot });
+  }
+  const slots = specs.map((spec) => {
+    const hyperAt = size;
+    size = align(size + HYPER_LENGTH * 4);
+    return { spec, hyperAt };
+  });
+  gpu.pushErrorScope("out-of-memory");
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+  const buffer = gpu.createBuffer({ label: "vlmp params and optimizer state", size, usage });
+  const readback = gpu.createBuffer({
+    label: "vlmp params readback",
+    size,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const oom = await gpu.popErrorScope();
+  if (oom) throw new DeviceError(`out of device memory for the parameters: ${oom.message}`);
+  return { buffer, readback, size, params: resident, slots, t: 0, users: 0 };
 }
 
 /**
@@ -54,7 +174,6 @@ export async function createTrainer(
   opts: TrainerOptions,
 ): Promise<Trainer> {
   const gpu = device.device;
-  const spec = opts.optimizer;
   const plan = lowerGraph(graph, [loss, ...grads.values()], {
     matmul: opts.matmul ?? "register",
     fuse: opts.fuse ?? true,
@@ -63,31 +182,24 @@ export async function createTrainer(
   });
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const alignment = Math.max(256, device.limits.minStorageBufferOffsetAlignment);
-  const align = (x: number) => Math.ceil(x / alignment) * alignment;
   const rootOf = (id: ValueId) => plan.aliases.get(id) ?? id;
+  const names = new Map([...grads.keys()].map((p) => [p, paramName(graph, p)] as const));
+  const shapes = new Map([...grads.keys()].map((p) => [names.get(p)!, byId.get(p)!.shape] as const));
 
-  // The resident buffer: params, then each param's state tensors, then the hyperparameters.
-  const resident = new Map<ValueId, number>();
-  const states = new Map<ValueId, number[]>();
-  const sizes = new Map<ValueId, number>();
-  let size = 0;
-  for (const p of grads.keys()) {
-    const n = byId.get(p)!;
-    const bytes = Math.max(16, n.shape.reduce((a, d) => a * d, 1) * 4);
-    sizes.set(p, bytes);
-    resident.set(p, size);
-    size = align(size + bytes);
-  }
-  for (const p of grads.keys()) {
-    const at: number[] = [];
-    for (let k = 0; k < stateCount(spec); k++) {
-      at.push(size);
-      size = align(size + sizes.get(p)!);
+  let res: Resident;
+  if (opts.share) {
+    const shared = residents.get(opts.share);
+    if (!shared) throw new Error("the trainer to share with has been released");
+    for (const [name, shape] of shapes) {
+      const r = shared.params.get(name);
+      if (!r || r.count !== count(shape))
+        throw new Error(`param '${name}' [${shape.join(", ")}] is not resident in the shared trainer`);
     }
-    states.set(p, at);
-  }
-  const hyperAt = size;
-  size = align(size + HYPER_LENGTH * 4);
+    res = shared;
+  } else res = await createResident(device, shapes, opts, alignment);
+  const resident = new Map<ValueId, ResidentParam>(
+    [...grads.keys()].map((p) => [p, res.params.get(names.get(p)!)!]),
+  );
 
   const memory = planMemory(
     lifetimes(plan).filter((l) => !resident.has(l.id)),
@@ -96,31 +208,32 @@ export async function createTrainer(
   gpu.pushErrorScope("out-of-memory");
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
   const arena = gpu.createBuffer({ label: "vlmp arena (training)", size: memory.size, usage });
-  const params = gpu.createBuffer({ label: "vlmp params and optimizer state", size, usage });
   const readback = gpu.createBuffer({
     label: "vlmp loss readback",
-    size: Math.max(16, size),
+    size: 16,
     usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
   });
   const oom = await gpu.popErrorScope();
   if (oom) throw new DeviceError(`out of device memory for training buffers: ${oom.message}`);
   const where = (id: ValueId): { buffer: GPUBuffer; offset: number; size: number } => {
     const r = rootOf(id);
-    if (resident.has(r)) return { buffer: params, offset: resident.get(r)!, size: sizes.get(r)! };
+    const p = resident.get(r);
+    if (p) return { buffer: res.buffer, offset: p.offset, size: p.bytes };
     return { buffer: arena, offset: memory.offsets.get(r)!, size: plan.values.get(r)!.bytes };
   };
 
   const cache = new PipelineCache(device);
   const updates = [...grads].map(([p, g]) => {
-    const n = byId.get(p)!.shape.reduce((a, d) => a * d, 1);
-    const kernel = optimizerKernel(spec, n, {
+    const r = resident.get(p)!;
+    const slot = res.slots[r.slot]!;
+    const kernel = optimizerKernel(slot.spec, r.count, {
       maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
     });
     const ranges = [
       where(p),
       where(g),
-      ...states.get(p)!.map((offset) => ({ buffer: params, offset, size: sizes.get(p)! })),
-      { buffer: params, offset: hyperAt, size: HYPER_LENGTH * 4 },
+      ...r.states.map((offset) => ({ buffer: res.buffer, offset, size: r.bytes })),
+      { buffer: res.buffer, offset: slot.hyperAt, size: HYPER_LENGTH * 4 },
     ];
     return { kernel, ranges };
   });
@@ -138,27 +251,47 @@ export async function createTrainer(
     gpu.queue.writeBuffer(r.buffer, r.offset, f32Bytes(data, r.size));
   }
 
-  let t = 0;
   let expectedMs = 0;
   let runs = 0;
+  let released = false;
   const lossAt = where(loss);
+  res.users++;
 
-  return {
+  const writeState = (s: TrainerStateInput): void => {
+    for (const [name, r] of res.params) {
+      const v = s.params.get(name);
+      if (!v) throw new Error(`no value for param '${name}'`);
+      if (v.length !== r.count) throw new Error(`param '${name}' holds ${r.count} values, not ${v.length}`);
+      gpu.queue.writeBuffer(res.buffer, r.offset, f32Bytes(v, r.bytes));
+      const st = s.state?.get(name);
+      r.states.forEach((offset, k) => {
+        const x = st?.[k];
+        if (x && x.length !== r.count) throw new Error(`state ${k} of '${name}' has ${x.length} values`);
+        gpu.queue.writeBuffer(res.buffer, offset, x ? f32Bytes(x, r.bytes) : new ArrayBuffer(r.bytes));
+      });
+    }
+    res.t = s.steps;
+  };
+
+  const trainer: Trainer = {
     dispatches: steps.length,
     setParams(values) {
-      for (const p of grads.keys()) {
+      const byName = new Map<string, ArrayLike<number>>();
+      for (const [p, name] of names) {
         const v = values.get(p);
         if (!v) throw new Error(`no initial value for param %${p}`);
-        gpu.queue.writeBuffer(params, resident.get(p)!, f32Bytes(v.data, sizes.get(p)!));
-        for (const offset of states.get(p)!)
-          gpu.queue.writeBuffer(params, offset, new ArrayBuffer(sizes.get(p)!));
+        byName.set(name, v.data);
       }
-      t = 0;
+      writeState({ steps: 0, params: byName });
     },
+    writeState,
     async step(feeds, lr) {
       device.check();
-      t++;
-      gpu.queue.writeBuffer(params, hyperAt, hyperValues(spec, t, lr));
+      const t = ++res.t;
+      res.slots.forEach((slot, k) => {
+        const rate = typeof lr === "number" ? lr : lr?.[k];
+        gpu.queue.writeBuffer(res.buffer, slot.hyperAt, hyperValues(slot.spec, t, rate));
+      });
       for (const id of plan.feeds) {
         if (resident.has(id)) continue;
         const t = feeds.get(id);
@@ -190,29 +323,42 @@ export async function createTrainer(
       readback.unmap();
       return value;
     },
-    async readParams() {
+    async readState() {
       const encoder = gpu.createCommandEncoder();
-      for (const p of grads.keys())
-        encoder.copyBufferToBuffer(params, resident.get(p)!, readback, resident.get(p)!, sizes.get(p)!);
+      encoder.copyBufferToBuffer(res.buffer, 0, res.readback, 0, res.size);
       gpu.queue.submit([encoder.finish()]);
-      await readback.mapAsync(GPUMapMode.READ);
-      const bytes = readback.getMappedRange().slice(0);
-      readback.unmap();
-      const out = new Map<ValueId, Tensor>();
-      for (const p of grads.keys()) {
-        const n = byId.get(p)!;
-        const count = n.shape.reduce((a, d) => a * d, 1);
-        out.set(p, {
-          shape: n.shape,
-          data: Float64Array.from(new Float32Array(bytes, resident.get(p)!, count)),
-        });
+      await res.readback.mapAsync(GPUMapMode.READ);
+      const bytes = res.readback.getMappedRange().slice(0);
+      res.readback.unmap();
+      const read = (offset: number, n: number) => Float64Array.from(new Float32Array(bytes, offset, n));
+      const params = new Map<string, Float64Array>();
+      const state = new Map<string, Float64Array[]>();
+      for (const [name, r] of res.params) {
+        params.set(name, read(r.offset, r.count));
+        state.set(
+          name,
+          r.states.map((offset) => read(offset, r.count)),
+        );
       }
+      return { steps: res.t, params, state };
+    },
+    async readParams() {
+      const s = await trainer.readState();
+      const out = new Map<ValueId, Tensor>();
+      for (const [p, name] of names) out.set(p, { shape: byId.get(p)!.shape, data: s.params.get(name)! });
       return out;
     },
     release() {
+      if (released) return;
+      released = true;
       arena.destroy();
-      params.destroy();
       readback.destroy();
+      if (--res.users === 0) {
+        res.buffer.destroy();
+        res.readback.destroy();
+      }
     },
   };
+  residents.set(trainer, res);
+  return trainer;
 }

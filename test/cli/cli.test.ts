@@ -8,14 +8,9 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { type Outcome, runVlmp } from "../support/vlmp.ts";
 
 const run = promisify(execFile);
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 const dir = mkdtempSync(path.join(tmpdir(), "vlmp-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,18 +53,8 @@ const files = {
   missing: path.join(dir, "missing.vlmp"),
 };
 
-function vlmp(...args: string[]): Promise<Outcome> {
-  return run(process.execPath, ["bin/vlmp.js", ...args], {
-    timeout: 60_000,
-    env: { ...process.env, NO_COLOR: "1" },
-  }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code?: number | string; stdout?: string; stderr?: string }) => {
-      if (typeof error.code !== "number") throw error;
-      return { code: error.code, stdout: error.stdout ?? "", stderr: error.stderr ?? "" };
-    },
-  );
-}
+const vlmp = (...args: string[]): Promise<Outcome> =>
+  runVlmp(args, { timeout: 60_000, env: { ...process.env, NO_COLOR: "1" } });
 
 const invocations = {
   version: () => vlmp("--version"),

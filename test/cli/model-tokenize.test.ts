@@ -1,36 +1,17 @@
 // `vlmp tokenize` and `vlmp model make-tiny` as a user runs them (`node bin/vlmp.js ...`). Every invocation
 // is spawned once, in parallel, before the assertions.
 
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadClipCheckpoint } from "../../runtime/checkpoint/checkpoint.ts";
-
-const run = promisify(execFile);
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { type Outcome, vlmp } from "../support/vlmp.ts";
 
 const dir = mkdtempSync(path.join(tmpdir(), "vlmp-cli-model-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const BPE = "runtime/tokenizer/bpe_simple_vocab_16e6.txt.gz";
-
-async function vlmp(...args: string[]): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ["bin/vlmp.js", ...args], { cwd: process.cwd() });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 const outcomes: Record<string, Outcome> = {};
 const invocations: Record<string, string[]> = {

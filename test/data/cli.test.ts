@@ -1,26 +1,14 @@
 // `vlmp data make` and `vlmp data show` end to end, as a user runs them.
 
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { readManifest } from "../../runtime/data/synthetic/manifest.ts";
+import { vlmp } from "../support/vlmp.ts";
 
-const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), "vlmp-data-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function vlmp(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ["bin/vlmp.js", ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe("vlmp data", () => {
   it("make ueo --count 60, then show", async () => {

@@ -4,20 +4,15 @@
 // test/lower/clip-forward.test.ts checks against finite differences); a run interrupted after epoch 1 of 2
 // and resumed ends with bit-identical metrics and parameters; the short last batch gets its own step.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileFile } from "../../compiler/compile.ts";
+import { describe, expect, it } from "vitest";
 import { gradients } from "../../compiler/graph/autodiff.ts";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import type { ValueId } from "../../compiler/graph/graph.ts";
-import type { PipelineIr } from "../../compiler/ir.ts";
 import { type Argument, lowerFunction } from "../../compiler/lower/function.ts";
 import { lowerModel } from "../../compiler/lower/model.ts";
 import { objectiveBlocks } from "../../compiler/lower/objective.ts";
-import { makeTinyClip } from "../../runtime/checkpoint/make-tiny.ts";
-import { makeWorld } from "../../runtime/data/synthetic/make.ts";
 import { referenceBackend } from "../../runtime/engine/backend.ts";
 import { readCheckpoint } from "../../runtime/engine/checkpoint.ts";
 import { promptTensors } from "../../runtime/engine/evaluate.ts";
@@ -29,11 +24,9 @@ import { silentReporter } from "../../runtime/progress/reporter.ts";
 import { evaluate } from "../../runtime/reference/interpreter.ts";
 import type { Tensor } from "../../runtime/reference/tensor.ts";
 import { expectClose, rng } from "../graph/helpers.ts";
+import { compileForRun, tinyWorkspace } from "../support/workspace.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "vlmp-train-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const model = join(dir, "tiny");
-const world = join(dir, "ueo");
+const { dir, model, world } = tinyWorkspace("vlmp-train-", { count: 40, size: 32 });
 
 function spec(name: string, train: string): string {
   const file = join(dir, `${name}.vlmp`);
@@ -78,17 +71,6 @@ ${train}
   return file;
 }
 
-function compile(file: string): { ir: PipelineIr; hash: string } {
-  const result = compileFile(file, { mode: "run" });
-  expect(result.diagnostics.filter((d) => d.severity === "error").map((d) => d.message)).toEqual([]);
-  return { ir: result.ir!, hash: result.hash! };
-}
-
-beforeAll(async () => {
-  makeTinyClip(model, 0);
-  await makeWorld("ueo", { out: world, count: 40, size: 32, seed: 0 });
-});
-
 const backend = referenceBackend();
 
 describe("training (reference interpreter)", () => {
@@ -101,7 +83,7 @@ describe("training (reference interpreter)", () => {
     batch = 64
     shuffle = false`,
     );
-    const { ir, hash } = compile(file);
+    const { ir, hash } = compileForRun(file);
     const r = await runTraining(ir, {
       specText: "",
       irHash: hash,
@@ -138,7 +120,7 @@ describe("training (reference interpreter)", () => {
     augment = [random_resized_crop(size: 32, scale: [0.5, 1.0]), flip(p: 0.5)]
     eval_at_start = true`,
     );
-    const { ir, hash } = compile(file);
+    const { ir, hash } = compileForRun(file);
     const options = { specText: "", irHash: hash, runsRoot: join(dir, "runs"), backendInstance: backend };
     const whole = await runTraining(ir, options);
     const items = Math.round(whole.steps / 2);
@@ -172,7 +154,7 @@ describe("training (reference interpreter)", () => {
 
 describe("the step graph", () => {
   it("gives the prompt context the gradient of the model and the UEO loss lowered by hand", () => {
-    const { ir } = compile(spec("grad", "    optimizer = sgd(lr: 0.1)\n    epochs = 1\n    batch = 2"));
+    const { ir } = compileForRun(spec("grad", "    optimizer = sgd(lr: 0.1)\n    epochs = 1\n    batch = 2"));
     const backbone = loadBackbone(ir);
     const adapters = ir.root.adapters;
     const o = objectiveBlocks(ir)[0]!;

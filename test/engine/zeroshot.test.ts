@@ -4,25 +4,17 @@
 // interpreter on the logits (skipped, with the reason, where no adapter exists).
 
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileFile } from "../../compiler/compile.ts";
-import type { PipelineIr } from "../../compiler/ir.ts";
-import { makeTinyClip } from "../../runtime/checkpoint/make-tiny.ts";
-import { makeWorld } from "../../runtime/data/synthetic/make.ts";
+import { describe, expect, it } from "vitest";
 import { type Backend, webgpuBackend } from "../../runtime/engine/backend.ts";
 import { RunError } from "../../runtime/engine/errors.ts";
 import { runPipeline } from "../../runtime/engine/run.ts";
+import { compileForRun, tinyWorkspace } from "../support/workspace.ts";
 
 const exec = promisify(execFile);
-const dir = mkdtempSync(join(tmpdir(), "vlmp-run-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const model = join(dir, "tiny");
-const world = join(dir, "ueo");
+const { dir, model, world } = tinyWorkspace("vlmp-run-", { count: 60, size: 32 });
 
 function spec(name: string, body: string): string {
   const file = join(dir, `${name}.vlmp`);
@@ -54,18 +46,6 @@ const ZEROSHOT = `
     metrics = [accuracy(), per_class_accuracy(), auroc(score: msp, positive: known), fpr95(), ece()]
   }
 `;
-
-function compile(file: string): { ir: PipelineIr; hash: string } {
-  const result = compileFile(file, { mode: "run" });
-  const errors = result.diagnostics.filter((d) => d.severity === "error");
-  expect(errors.map((e) => e.message)).toEqual([]);
-  return { ir: result.ir!, hash: result.hash! };
-}
-
-beforeAll(async () => {
-  makeTinyClip(model, 0);
-  await makeWorld("ueo", { out: world, count: 60, size: 32, seed: 0 });
-});
 
 describe("vlmp run (zero-shot)", () => {
   it("runs from the command line and writes a whole run directory", async () => {
@@ -108,7 +88,7 @@ describe("vlmp run (zero-shot)", () => {
   });
 
   it("the same seed twice gives identical metrics", async () => {
-    const { ir, hash } = compile(spec("zs_twice", ZEROSHOT));
+    const { ir, hash } = compileForRun(spec("zs_twice", ZEROSHOT));
     const runs = join(dir, "runs-twice");
     const a = await runPipeline(ir, { specText: "", irHash: hash, backend: "reference", runsRoot: runs });
     const b = await runPipeline(ir, { specText: "", irHash: hash, backend: "reference", runsRoot: runs });
@@ -132,7 +112,7 @@ describe("vlmp run (zero-shot)", () => {
   }
 `,
     );
-    const { ir, hash } = compile(file);
+    const { ir, hash } = compileForRun(file);
     const runs = join(dir, "runs-missing");
     await expect(
       runPipeline(ir, { specText: "", irHash: hash, backend: "reference", runsRoot: runs }),
@@ -168,7 +148,7 @@ describe("vlmp run (zero-shot)", () => {
       return;
     }
     try {
-      const { ir, hash } = compile(spec("zs_parity", ZEROSHOT));
+      const { ir, hash } = compileForRun(spec("zs_parity", ZEROSHOT));
       const runs = join(dir, "runs-parity");
       const ref = await runPipeline(ir, { specText: "", irHash: hash, backend: "reference", runsRoot: runs });
       const dev = await runPipeline(ir, { specText: "", irHash: hash, backendInstance: gpu, runsRoot: runs });

@@ -6,7 +6,7 @@
 // Progress events at most every `intervalMs` (default 1 s) per task; start and finish always.
 
 import type { LineOptions } from "./plain.ts";
-import { Meter, type ProgressInfo, type ProgressReporter } from "./reporter.ts";
+import { Meter, type ProgressInfo, type ProgressReporter, throttledTask } from "./reporter.ts";
 
 export function jsonReporter(options: LineOptions): ProgressReporter {
   const now = options.now ?? Date.now;
@@ -30,30 +30,9 @@ export function jsonReporter(options: LineOptions): ProgressReporter {
     task(label, total, taskOptions) {
       const m = new Meter(label, total, taskOptions?.unit ?? "it", now);
       emit({ event: "start", task: label, total, unit: m.unit });
-      let last = now();
-      const maybe = (info?: ProgressInfo) => {
-        if (now() - last >= interval) {
-          last = now();
-          progress("progress", m, info);
-        }
-      };
-      return {
-        update(done, info) {
-          if (m.finished) return;
-          m.done = done;
-          maybe(info);
-        },
-        increment(by = 1, info) {
-          if (m.finished) return;
-          m.done += by;
-          maybe(info);
-        },
-        finish(info) {
-          if (m.finished) return;
-          m.finished = true;
-          progress("finish", m, info);
-        },
-      };
+      return throttledTask(m, now, interval, (m, info, end) =>
+        progress(end ? "finish" : "progress", m, info),
+      );
     },
     log(message) {
       emit({ event: "log", message });

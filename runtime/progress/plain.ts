@@ -9,6 +9,7 @@ import {
   Meter,
   type ProgressInfo,
   type ProgressReporter,
+  throttledTask,
 } from "./reporter.ts";
 
 export interface LineOptions {
@@ -32,31 +33,9 @@ export function plainReporter(options: LineOptions): ProgressReporter {
   return {
     task(label, total, taskOptions) {
       const m = new Meter(label, total, taskOptions?.unit ?? "it", now);
-      let lastLine = now();
+      const handle = throttledTask(m, now, interval, line);
       options.write(`[${label}] started${total > 0 ? `, ${total} ${m.unit}` : ""}\n`);
-      const maybe = (info?: ProgressInfo) => {
-        if (now() - lastLine >= interval) {
-          lastLine = now();
-          line(m, info, false);
-        }
-      };
-      return {
-        update(done, info) {
-          if (m.finished) return;
-          m.done = done;
-          maybe(info);
-        },
-        increment(by = 1, info) {
-          if (m.finished) return;
-          m.done += by;
-          maybe(info);
-        },
-        finish(info) {
-          if (m.finished) return;
-          m.finished = true;
-          line(m, info, true);
-        },
-      };
+      return handle;
     },
     log(message) {
       options.write(`${message}\n`);

@@ -82,3 +82,40 @@ export function formatInfo(info: ProgressInfo | undefined): string {
     .map(([k, v]) => `${k}=${typeof v === "number" ? Number(v.toPrecision(4)) : v}`)
     .join(" ");
 }
+
+/**
+ * The task handle of the line reporters (plain, JSON): `report(m, info, false)` at most once every
+ * `intervalMs` (of `now`, counted from this call) while the task runs, `report(m, info, true)` once when
+ * it finishes; calls after that are ignored.
+ */
+export function throttledTask(
+  m: Meter,
+  now: () => number,
+  intervalMs: number,
+  report: (m: Meter, info: ProgressInfo | undefined, end: boolean) => void,
+): ProgressTask {
+  let last = now();
+  const maybe = (info?: ProgressInfo) => {
+    if (now() - last >= intervalMs) {
+      last = now();
+      report(m, info, false);
+    }
+  };
+  return {
+    update(done, info) {
+      if (m.finished) return;
+      m.done = done;
+      maybe(info);
+    },
+    increment(by = 1, info) {
+      if (m.finished) return;
+      m.done += by;
+      maybe(info);
+    },
+    finish(info) {
+      if (m.finished) return;
+      m.finished = true;
+      report(m, info, true);
+    },
+  };
+}

@@ -85,26 +85,20 @@ export class DataResolver {
     const opt = (k: string) =>
       args[k] === null || args[k] === undefined ? undefined : this.classes(args[k]!);
     const hidden = sym(args, "labels", "given") === "hidden";
+    // What `folder` and `list_file` share after their paths.
+    const labelled = () => ({
+      classes: this.classes(args["classes"]!),
+      include: ranges(args["include"]),
+      known: opt("known"),
+      labelsHidden: hidden,
+    });
     let out: DataSource;
     switch (name) {
       case "folder":
-        out = folderSource({
-          root: str(args, "root"),
-          classes: this.classes(args["classes"]!),
-          include: ranges(args["include"]),
-          known: opt("known"),
-          labelsHidden: hidden,
-        });
+        out = folderSource({ root: str(args, "root"), ...labelled() });
         break;
       case "list_file":
-        out = listFileSource({
-          file: str(args, "file"),
-          root: str(args, "root"),
-          classes: this.classes(args["classes"]!),
-          include: ranges(args["include"]),
-          known: opt("known"),
-          labelsHidden: hidden,
-        });
+        out = listFileSource({ file: str(args, "file"), root: str(args, "root"), ...labelled() });
         break;
       case "csv":
         out = csvSource({

@@ -3,6 +3,7 @@
 // `auto` prefers WebGPU when an adapter exists and falls back to the reference interpreter.
 
 import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
+import type { Trainer, TrainerOptions } from "../executor/trainer.ts";
 import { evaluate } from "../reference/interpreter.ts";
 import type { Tensor } from "../reference/tensor.ts";
 
@@ -22,6 +23,16 @@ export interface Backend {
    * compilation), so that timings leave compilation out; nothing for the reference interpreter.
    */
   warmUp(graph: Graph, feeds: ReadonlyMap<ValueId, Tensor>, outputs: readonly ValueId[]): Promise<void>;
+  /**
+   * WebGPU only: a trainer of `graph` keeping the parameters in `grads` (param -> its gradient) and the
+   * optimizer's state resident on the device; a step reads back only the loss.
+   */
+  createTrainer?(
+    graph: Graph,
+    loss: ValueId,
+    grads: ReadonlyMap<ValueId, ValueId>,
+    options: TrainerOptions,
+  ): Promise<Trainer>;
   /** Releases the device (the process may then exit). */
   close(): void;
 }
@@ -42,6 +53,7 @@ export function referenceBackend(): Backend {
 export async function webgpuBackend(): Promise<Backend> {
   const { acquireDevice } = await import("../device/device.ts");
   const { createExecutor } = await import("../executor/executor.ts");
+  const { createTrainer } = await import("../executor/trainer.ts");
   const device = await acquireDevice();
   const executor = await createExecutor(device);
   const info = device.info;
@@ -59,6 +71,8 @@ export async function webgpuBackend(): Promise<Backend> {
       // first run's includes shader compilation, so start the estimate afresh from the next (warm) run.
       prepared.expectedMs = 0;
     },
+    createTrainer: (graph, loss, grads, options) =>
+      createTrainer(device, graph, loss, grads, { pipelines: executor.pipelines, ...options }),
     close() {
       executor.release();
       device.destroy();

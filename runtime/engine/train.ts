@@ -28,11 +28,13 @@ import { type LValue, numberValue, toTensor } from "../../compiler/lower/values.
 import type { JsonValue } from "../../compiler/values.ts";
 import { DataResolver } from "../data/sources/resolve.ts";
 import type { DataItem, DataSource } from "../data/sources/types.ts";
+import type { Trainer, TrainerGroup } from "../executor/trainer.ts";
 import { augmentRandom, DEFAULT_RATIO, randomResizedCropBox } from "../image/augment.ts";
 import { decodeRgb } from "../image/decode.ts";
 import { normalizeInto, resizeAndCrop } from "../image/preprocess.ts";
 import { resizeBicubic } from "../image/resize.ts";
 import { cropRgb, flipRgb } from "../image/rgb.ts";
+import type { OptimizerSpec } from "../kernels/optimizer.ts";
 import { silentReporter } from "../progress/reporter.ts";
 import { evaluate as referenceEvaluate } from "../reference/interpreter.ts";
 import type { Tensor } from "../reference/tensor.ts";
@@ -51,7 +53,13 @@ import {
   promptTensors,
 } from "./evaluate.ts";
 import { type Backbone, loadBackbone, paramFeeds } from "./model.ts";
-import { createOptimizer, type HostParam } from "./optimizer.ts";
+import {
+  createOptimizer,
+  type HostParam,
+  type Optimizer,
+  type OptimizerSettings,
+  type ParamGroup,
+} from "./optimizer.ts";
 import type { RunOptions, RunResult } from "./run.ts";
 import { resolveTemplates, writeKnownUnknownHistogram } from "./run.ts";
 import { createSchedule } from "./schedule.ts";
@@ -80,6 +88,88 @@ export interface TrainResult extends RunResult {
   readonly trainSeconds: number;
   /** Loss of every step, in order (for tests; resumed runs hold the steps after the checkpoint). */
   readonly losses: readonly number[];
+  /** Where the parameter updates ran: on the device (WebGPU, parameters resident) or on the host. */
+  readonly updates: "device" | "host";
+}
+
+// --- device updates -----------------------------------------------------------------------------------------
+
+/** The host optimiser's state slots in the order of the device kernels' state tensors. */
+const DEVICE_SLOTS: Record<OptimizerSettings["kind"], readonly string[]> = {
+  sgd: ["momentum_buffer"],
+  adamw: ["exp_avg", "exp_avg_sq"],
+  adadelta: ["square_avg", "acc_delta"],
+};
+
+/** The device optimizer kernel's spec for a group (its weight decay baked in, the lr fed per step). */
+export function deviceSpec(s: OptimizerSettings, group: { lr: number; weightDecay: number }): OptimizerSpec {
+  if (s.kind === "sgd") {
+    return {
+      kind: "sgd",
+      lr: group.lr,
+      momentum: s.momentum,
+      dampening: s.dampening,
+      nesterov: s.nesterov,
+      weightDecay: group.weightDecay,
+    };
+  }
+  if (s.kind === "adamw") {
+    return {
+      kind: "adamw",
+      lr: group.lr,
+      beta1: s.betas[0],
+      beta2: s.betas[1],
+      eps: s.eps,
+      weightDecay: group.weightDecay,
+    };
+  }
+  return { kind: "adadelta", lr: group.lr, rho: s.rho, eps: s.eps, weightDecay: group.weightDecay };
+}
+
+/** Why the host optimiser must do the updates (undefined: the device kernels implement it exactly). */
+export function hostOnlyReason(s: OptimizerSettings): string | undefined {
+  if (s.kind === "adamw" && s.amsgrad) return "adamw(amsgrad: true) has no device kernel";
+  return undefined;
+}
+
+/** The trainer options of a host optimiser: one device group per parameter group, in order. */
+export function trainerGroups(optimizer: Optimizer): { optimizer: OptimizerSpec; groups: TrainerGroup[] } {
+  const s = optimizer.settings;
+  return {
+    optimizer: deviceSpec(s, { lr: s.lr, weightDecay: s.weightDecay }),
+    groups: optimizer.groups.map((g: ParamGroup) => ({ spec: deviceSpec(s, g), params: g.keys })),
+  };
+}
+
+/** The host optimiser's state (`<key>/<slot>`) as the device trainer's state tensors, by parameter key. */
+export function deviceState(
+  optimizer: Optimizer,
+  keys: readonly string[],
+): Map<string, (Float64Array | undefined)[]> {
+  const exported = optimizer.exportState();
+  const slots = DEVICE_SLOTS[optimizer.settings.kind];
+  return new Map(keys.map((k) => [k, slots.map((slot) => exported.get(`${k}/${slot}`))]));
+}
+
+/** Loads the device trainer's state (read back in float64) into the host optimiser and parameters. */
+export function importDeviceState(
+  optimizer: Optimizer,
+  params: ReadonlyMap<string, HostParam>,
+  state: {
+    steps: number;
+    params: ReadonlyMap<string, Float64Array>;
+    state: ReadonlyMap<string, Float64Array[]>;
+  },
+): void {
+  const slots = DEVICE_SLOTS[optimizer.settings.kind];
+  const tensors = new Map<string, Float64Array>();
+  for (const [k, p] of params) {
+    const v = state.params.get(k);
+    if (!v) throw new RunError(`the device holds no value for '${k}'`);
+    p.data.set(v);
+    for (const [i, t] of (state.state.get(k) ?? []).entries()) tensors.set(`${k}/${slots[i]!}`, t);
+  }
+  optimizer.importState(state.steps, tensors);
 }
 
 // --- parameters ---------------------------------------------------------------------------------------------
@@ -626,6 +716,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
   const evaluateAll = async (
     epoch: number,
   ): Promise<{ values: Record<string, number>; results: BlockResult[] }> => {
+    await pull();
     const values: Record<string, number> = {};
     const results: BlockResult[] = [];
     for (const plan of plans) {
@@ -654,7 +745,52 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
   let after: Record<string, number> = {};
   let lastResults: BlockResult[] = [];
   let lastCheckpoint: string | undefined;
-  const checkpoint = (epoch: number): void => {
+  // Device updates (WebGPU): the parameters and the optimiser's state live on the device, one trainer per
+  // batch size sharing them; the host copies (weightCache, the optimiser) are brought up to date before a
+  // checkpoint or an evaluation reads them, and uploaded when the first trainer is made (a resumed run's).
+  let updates: "device" | "host" =
+    backend.createTrainer && !hostOnlyReason(optimizer.settings) ? "device" : "host";
+  const hostReason = hostOnlyReason(optimizer.settings);
+  if (backend.createTrainer && hostReason) reporter.log(`parameter updates on the host: ${hostReason}`);
+  const trainers = new Map<number, Trainer>();
+  let primary: Trainer | undefined;
+  let deviceAhead = false;
+  const pull = async (): Promise<void> => {
+    if (!primary || !deviceAhead) return;
+    importDeviceState(optimizer, hostParams, await primary.readState());
+    deviceAhead = false;
+  };
+  const trainerFor = async (g: StepGraph): Promise<Trainer | undefined> => {
+    if (updates === "host") return undefined;
+    const existing = trainers.get(g.batch);
+    if (existing) return existing;
+    const missing = params.trainable.filter((k) => !g.grads.has(k));
+    if (missing.length > 0) {
+      reporter.log(`parameter updates on the host: '${missing[0]}' has no gradient in the step graph`);
+      await pull();
+      updates = "host";
+      return undefined;
+    }
+    const ids = new Map<string, ValueId>();
+    for (const n of g.graph.nodes) if (n.op === "param") ids.set(n.attrs.name, n.id);
+    const grads = new Map<ValueId, ValueId>([...g.grads].map(([k, id]) => [ids.get(k)!, id]));
+    const trainer = await backend.createTrainer!(g.graph, g.loss, grads, {
+      ...trainerGroups(optimizer),
+      ...(primary ? { share: primary } : {}),
+    });
+    trainers.set(g.batch, trainer);
+    if (!primary) {
+      primary = trainer;
+      trainer.writeState({
+        steps: optimizer.steps,
+        params: new Map(params.trainable.map((k) => [k, hostParams.get(k)!.data])),
+        state: deviceState(optimizer, params.trainable),
+      });
+    }
+    return trainer;
+  };
+  const checkpoint = async (epoch: number): Promise<void> => {
+    await pull();
     const state: TrainCheckpoint = {
       epoch,
       step,
@@ -680,7 +816,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
           });
         }
       }
-      checkpoint(0);
+      await checkpoint(0);
       if (evalAtStart) {
         const r = await evaluateAll(0);
         before = r.values;
@@ -762,20 +898,34 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
         next?.catch(() => {});
         const feeds = feedsFor(g, rows, epoch);
         feeds.set(g.pixels, pixels);
-        const outs = [g.loss, ...g.grads.values()];
-        if (backend.kind === "webgpu") await backend.warmUp(g.graph, feeds, outs);
-        const t0 = performance.now();
-        const values = await backend.run(g.graph, feeds, outs);
-        const loss = values.get(g.loss)!.data[0]!;
-        if (!Number.isFinite(loss))
-          throw new RunError(`the loss is ${loss} at step ${step + 1} (epoch ${epoch + 1})`);
-        const grads = new Map<string, Float64Array>();
-        for (const [k, id] of g.grads) grads.set(k, values.get(id)!.data);
-        for (const k of params.trainable)
-          if (!grads.has(k)) grads.set(k, new Float64Array(hostParams.get(k)!.data.length));
         const lr = schedule({ step, epoch, steps: totalSteps, epochs });
-        optimizer.step(hostParams, grads, lr);
-        trainSeconds += (performance.now() - t0) / 1000;
+        const trainer = await trainerFor(g);
+        let loss: number;
+        if (trainer) {
+          const t0 = performance.now();
+          loss = await trainer.step(
+            feeds,
+            optimizer.groups.map((group) => lr(group.lr)),
+          );
+          deviceAhead = true;
+          trainSeconds += (performance.now() - t0) / 1000;
+          if (!Number.isFinite(loss))
+            throw new RunError(`the loss is ${loss} at step ${step + 1} (epoch ${epoch + 1})`);
+        } else {
+          const outs = [g.loss, ...g.grads.values()];
+          if (backend.kind === "webgpu") await backend.warmUp(g.graph, feeds, outs);
+          const t0 = performance.now();
+          const values = await backend.run(g.graph, feeds, outs);
+          loss = values.get(g.loss)!.data[0]!;
+          if (!Number.isFinite(loss))
+            throw new RunError(`the loss is ${loss} at step ${step + 1} (epoch ${epoch + 1})`);
+          const grads = new Map<string, Float64Array>();
+          for (const [k, id] of g.grads) grads.set(k, values.get(id)!.data);
+          for (const k of params.trainable)
+            if (!grads.has(k)) grads.set(k, new Float64Array(hostParams.get(k)!.data.length));
+          optimizer.step(hostParams, grads, lr);
+          trainSeconds += (performance.now() - t0) / 1000;
+        }
         trainImages += rows.length;
         step++;
         losses.push(loss);
@@ -786,7 +936,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
       }
       task.finish({ loss: (epochLoss / batches.length).toFixed(4) });
       run.log({ kind: "epoch", epoch: epoch + 1, values: { loss: epochLoss / batches.length } });
-      checkpoint(epoch + 1);
+      await checkpoint(epoch + 1);
       const last = epoch + 1 === epochs;
       if (last || (evalEvery > 0 && (epoch + 1) % evalEvery === 0)) {
         const r = await evaluateAll(epoch + 1);
@@ -812,6 +962,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
         status: "finished",
         backend: backend.description,
         train: {
+          updates,
           epochs,
           steps: step,
           seconds: Number(trainSeconds.toFixed(3)),
@@ -834,6 +985,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
     });
     throw error;
   } finally {
+    for (const t of trainers.values()) t.release();
     if (!options.backendInstance) backend.close();
   }
   return {
@@ -846,5 +998,6 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
     epochs,
     trainSeconds,
     losses,
+    updates,
   };
 }

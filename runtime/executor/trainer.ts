@@ -70,6 +70,8 @@ export interface TrainerOptions extends ExecutorOptions {
    * same parameters, by name, in another graph: a batch of another size).
    */
   readonly share?: Trainer;
+  /** Compiled pipelines to reuse (an executor's), so that a trainer per batch size compiles each kernel once. */
+  readonly pipelines?: PipelineCache;
 }
 
 interface ResidentParam {
@@ -222,7 +224,7 @@ export async function createTrainer(
     return { buffer: arena, offset: memory.offsets.get(r)!, size: plan.values.get(r)!.bytes };
   };
 
-  const cache = new PipelineCache(device);
+  const cache = opts.pipelines ?? new PipelineCache(device);
   const updates = [...grads].map(([p, g]) => {
     const r = resident.get(p)!;
     const slot = res.slots[r.slot]!;

@@ -84,10 +84,15 @@ def vision(pixels, w, c):
 
 
 def text(ids, w, c):
+    return text_from_embeddings(w["text_model.embeddings.token_embedding.weight"][ids], ids, w, c)
+
+
+def text_from_embeddings(tokens, ids, w, c):
+    """The text tower from the token embeddings [C, n, width] (adapters may replace some of them)."""
     p = "text_model"
     eps = c["eps"]
     n = ids.shape[1]
-    x = w[p + ".embeddings.token_embedding.weight"][ids] + w[p + ".embeddings.position_embedding.weight"][:n]
+    x = tokens + w[p + ".embeddings.position_embedding.weight"][:n]
     x = encoder(x, w, p, c["text_layers"], c["text_heads"], eps, causal=True)
     x = layer_norm(x, w, p + ".final_layer_norm", eps)
     first_end = (ids == c["eot"]).int().argmax(dim=-1)  # the first maximum: the first end token

@@ -1,0 +1,103 @@
+#!/usr/bin/python3
+"""PyTorch reference for one UEO training step on CLIP (METHODS §1.2–§1.4), in float64.
+
+Usage: ueo_step_reference.py IN_DIR [OUT_JSON]
+(OUT_JSON defaults to test/fixtures/lower/ueo_step_reference.json)
+
+IN_DIR holds `tensors.json` + `tensors.bin` as bench/ref/clip_reference.py reads them (written by
+test/lower/ueo-step-parity.test.ts): the CLIP weights under their HF keys, `pixels` [N, 3, image, image],
+the tokenised prompts `ids` [K, context] ("a photo of a {class}."), `slots` [K, context] (the context
+index 0..M-1 at each prompt slot, M elsewhere) and the per-sample weights `w` [N]; the config adds
+`context` (M) and `lambda`.
+
+The model is clip_reference.py's forward with the CoOp-style prompt of stdlib/adapters.vlmp `prompt`:
+the M context vectors (initialised to the token embeddings at the slots, i.e. of "a photo of a") replace
+the token embeddings at the slots, shared by all classes. Trainable: the context and every visual
+LayerNorm weight and bias (pre_layrnorm, layer_norm1/2 of each layer, post_layernorm). Logits
+exp(logit_scale)·cos; L = Σ ŵ_i H(p_i) − λ H(Σ v̂_i p_i) with ŵ = w/Σw, v̂ = (1/w)/Σ(1/w),
+H(q) = −Σ q log(q + 1e-5); w is a constant. Writes the loss, the initial context and the gradients.
+"""
+
+import json
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clip_reference import dump, load, text_from_embeddings, vision  # noqa: E402
+
+INPUTS = ("pixels", "ids", "slots", "w")
+FIXTURE = os.path.join("test", "fixtures", "lower", "ueo_step_reference.json")
+
+
+def is_visual_layernorm(key):
+    return key.startswith("vision_model.") and any(s in key for s in ("layrnorm", "layernorm", "layer_norm"))
+
+
+def entropy(q, dim):
+    return -(q * torch.log(q + 1e-5)).sum(dim=dim)
+
+
+def ueo(logits, w, lam):
+    p = torch.softmax(logits, dim=1)
+    wc = w / w.sum()
+    wu = (1 / w) / (1 / w).sum()
+    conditional = (wc * entropy(p, 1)).sum()
+    marginal = (wu[:, None] * p).sum(dim=0)
+    return conditional - lam * entropy(marginal, 0)
+
+
+def step(c, tensors):
+    w = {k: v.to(torch.float64) for k, v in tensors.items()}
+    pixels = w.pop("pixels")
+    ids = w.pop("ids").round().long()
+    slots = w.pop("slots").round().long()
+    weights = w.pop("w")
+    m = c["context"]
+    checksum = [sum(float(t.sum()) for t in w.values()), sum(float((t * t).sum()) for t in w.values())]
+
+    table = w["text_model.embeddings.token_embedding.weight"]
+    at = slots < m
+    # Initial context: the token embeddings at the slots (the same words in every prompt).
+    first = at[0].nonzero().flatten()
+    ctx = table[ids[0, first]].clone().requires_grad_(True)
+    for name in [k for k in w if is_visual_layernorm(k)]:
+        w[name] = w[name].clone().requires_grad_(True)
+    trainable = {"adapters.prompt.ctx": ctx, **{k: v for k, v in w.items() if v.requires_grad}}
+
+    tokens = torch.where(at[..., None], ctx[slots.clamp(max=m - 1)], table[ids])
+    img = vision(pixels, w, c)
+    txt = text_from_embeddings(tokens, ids, w, c)
+    scale = w["logit_scale"].reshape(()).exp()
+    logits = scale * F.normalize(img, dim=-1) @ F.normalize(txt, dim=-1).T
+    loss = ueo(logits, weights, c["lambda"])
+    grads = torch.autograd.grad(loss, list(trainable.values()))
+    return {
+        "torch": torch.__version__,
+        "checksum": checksum,
+        "logits": dump(logits),
+        "loss": float(loss),
+        "ctx": dump(ctx),
+        "grads": {k: dump(g) for k, g in zip(trainable, grads)},
+    }
+
+
+def main():
+    in_dir = sys.argv[1]
+    out = sys.argv[2] if len(sys.argv) > 2 else FIXTURE
+    config, tensors = load(in_dir)
+    missing = [k for k in INPUTS if k not in tensors]
+    if missing:
+        sys.exit(f"{in_dir}: missing inputs {missing}")
+    result = step(config, tensors)
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(result, f)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -5,7 +5,7 @@
 // makes (read back in float64, uploaded again); and `vlmp run` resumed after epoch 1 of 2 on WebGPU
 // ends with the metrics of an uninterrupted WebGPU run. Skipped with a printed reason without an adapter.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -30,6 +30,7 @@ import { silentReporter } from "../../runtime/progress/reporter.ts";
 import { evaluate } from "../../runtime/reference/interpreter.ts";
 import type { Tensor } from "../../runtime/reference/tensor.ts";
 import { rng } from "../graph/helpers.ts";
+import { writeUeoSpec } from "../support/workspace.ts";
 
 async function backendOrSkip(): Promise<Backend | undefined> {
   if (process.env["VLMP_SKIP_GPU"]) {
@@ -219,48 +220,7 @@ describe.skipIf(!backend)("device updates against the host optimiser", () => {
 const model = join(dir, "tiny");
 const world = join(dir, "ueo");
 
-function spec(name: string, train: string): string {
-  const file = join(dir, `${name}.vlmp`);
-  writeFileSync(
-    file,
-    `use clip
-use adapters.{prompt, affine}
-use losses
-use optim.{sgd, group, cosine, constant}
-use data.{synthetic, synthetic_classes, flip, random_resized_crop}
-use metrics.{per_class_accuracy, accuracy, auroc}
-
-pipeline ${name} {
-  backbone = clip.tiny(weights: ${JSON.stringify(model)})
-  seed = 2023
-  ueo {
-    weights = zeroShotMSP
-  }
-  data {
-    classes = synthetic_classes(world: ueo, root: ${JSON.stringify(world)}, part: known)
-    train = synthetic(world: ueo, root: ${JSON.stringify(world)}, part: "train", shift: oda, labels: hidden)
-    test = synthetic(world: ueo, root: ${JSON.stringify(world)}, part: "test")
-  }
-  adapt prompt(context: 4, init: "a photo of a", class_position: end)
-  adapt affine(sites: visual.layernorms)
-  constants {
-    on = data.train
-    weights = losses.ueo_weights(cosines, labels, mode: ueo.weights, temperature: ueo.weightTemperature)
-  }
-  train {
-    objective = losses.ueo(logits, weights, lambda: ueo.lambda)
-${train}
-  }
-  evaluate test {
-    output = cosines
-    batch = 32
-    metrics = [per_class_accuracy(), accuracy(), auroc(score: msp, positive: known)]
-  }
-}
-`,
-  );
-  return file;
-}
+const spec = (name: string, train: string) => writeUeoSpec({ dir, model, world }, name, train);
 
 describe.skipIf(!backend)("training on WebGPU", () => {
   beforeAll(async () => {

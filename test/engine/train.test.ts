@@ -4,7 +4,7 @@
 // test/lower/clip-forward.test.ts checks against finite differences); a run interrupted after epoch 1 of 2
 // and resumed ends with bit-identical metrics and parameters; the short last batch gets its own step.
 
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { gradients } from "../../compiler/graph/autodiff.ts";
@@ -24,52 +24,12 @@ import { silentReporter } from "../../runtime/progress/reporter.ts";
 import { evaluate } from "../../runtime/reference/interpreter.ts";
 import type { Tensor } from "../../runtime/reference/tensor.ts";
 import { expectClose, rng } from "../graph/helpers.ts";
-import { compileForRun, tinyWorkspace } from "../support/workspace.ts";
+import { compileForRun, tinyWorkspace, writeUeoSpec } from "../support/workspace.ts";
 
-const { dir, model, world } = tinyWorkspace("vlmp-train-", { count: 40, size: 32 });
+const workspace = tinyWorkspace("vlmp-train-", { count: 40, size: 32 });
+const { dir } = workspace;
 
-function spec(name: string, train: string): string {
-  const file = join(dir, `${name}.vlmp`);
-  writeFileSync(
-    file,
-    `use clip
-use adapters.{prompt, affine}
-use losses
-use optim.{sgd, group, cosine, constant}
-use data.{synthetic, synthetic_classes, flip, random_resized_crop}
-use metrics.{per_class_accuracy, accuracy, auroc}
-
-pipeline ${name} {
-  backbone = clip.tiny(weights: ${JSON.stringify(model)})
-  seed = 2023
-  ueo {
-    weights = zeroShotMSP
-  }
-  data {
-    classes = synthetic_classes(world: ueo, root: ${JSON.stringify(world)}, part: known)
-    train = synthetic(world: ueo, root: ${JSON.stringify(world)}, part: "train", shift: oda, labels: hidden)
-    test = synthetic(world: ueo, root: ${JSON.stringify(world)}, part: "test")
-  }
-  adapt prompt(context: 4, init: "a photo of a", class_position: end)
-  adapt affine(sites: visual.layernorms)
-  constants {
-    on = data.train
-    weights = losses.ueo_weights(cosines, labels, mode: ueo.weights, temperature: ueo.weightTemperature)
-  }
-  train {
-    objective = losses.ueo(logits, weights, lambda: ueo.lambda)
-${train}
-  }
-  evaluate test {
-    output = cosines
-    batch = 32
-    metrics = [per_class_accuracy(), accuracy(), auroc(score: msp, positive: known)]
-  }
-}
-`,
-  );
-  return file;
-}
+const spec = (name: string, train: string) => writeUeoSpec(workspace, name, train);
 
 const backend = referenceBackend();
 

@@ -5,7 +5,7 @@
 // makes (read back in float64, uploaded again); and `vlmp run` resumed after epoch 1 of 2 on WebGPU
 // ends with the metrics of an uninterrupted WebGPU run. Skipped with a printed reason without an adapter.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,14 +22,12 @@ import { NoAdapterError } from "../../runtime/device/device.ts";
 import { type Backend, webgpuBackend } from "../../runtime/engine/backend.ts";
 import { readCheckpoint } from "../../runtime/engine/checkpoint.ts";
 import { createOptimizer, type HostParam } from "../../runtime/engine/optimizer.ts";
-import { runPipeline } from "../../runtime/engine/run.ts";
 import { createSchedule } from "../../runtime/engine/schedule.ts";
 import { deviceState, importDeviceState, runTraining, trainerGroups } from "../../runtime/engine/train.ts";
-import type { ProgressReporter } from "../../runtime/progress/reporter.ts";
-import { silentReporter } from "../../runtime/progress/reporter.ts";
 import { evaluate } from "../../runtime/reference/interpreter.ts";
 import type { Tensor } from "../../runtime/reference/tensor.ts";
 import { rng } from "../graph/helpers.ts";
+import { interruptAtEpoch2 } from "../support/interrupt.ts";
 import { writeUeoSpec } from "../support/workspace.ts";
 
 async function backendOrSkip(): Promise<Backend | undefined> {
@@ -252,20 +250,7 @@ describe.skipIf(!backend)("training on WebGPU", () => {
     expect(whole.steps % 2).toBe(0);
     const perEpoch = whole.steps / 2;
 
-    const abort = new AbortController();
-    const reporter: ProgressReporter = {
-      ...silentReporter,
-      task(label, total, o) {
-        if (label.startsWith("epoch 2/")) abort.abort();
-        return silentReporter.task(label, total, o);
-      },
-    };
-    await expect(runPipeline(ir, { ...options, reporter, signal: abort.signal })).rejects.toThrow(
-      "interrupted",
-    );
-    const runs = readdirSync(join(dir, "runs", "resume")).sort();
-    const cut = join(dir, "runs", "resume", runs[runs.length - 1]!);
-    expect(JSON.parse(readFileSync(join(cut, "summary.json"), "utf8")).extra.status).toBe("interrupted");
+    const cut = await interruptAtEpoch2(ir, options, join(dir, "runs", "resume"));
     const resumed = await runTraining(ir, { ...options, resume: cut });
     expect(resumed.updates).toBe("device");
     expect(resumed.before).toEqual(whole.before);

@@ -17,13 +17,11 @@ import { referenceBackend } from "../../runtime/engine/backend.ts";
 import { readCheckpoint } from "../../runtime/engine/checkpoint.ts";
 import { promptTensors } from "../../runtime/engine/evaluate.ts";
 import { loadBackbone, paramFeeds } from "../../runtime/engine/model.ts";
-import { runPipeline } from "../../runtime/engine/run.ts";
 import { buildStepGraph, epochOrder, modelParams, runTraining } from "../../runtime/engine/train.ts";
-import type { ProgressReporter } from "../../runtime/progress/reporter.ts";
-import { silentReporter } from "../../runtime/progress/reporter.ts";
 import { evaluate } from "../../runtime/reference/interpreter.ts";
 import type { Tensor } from "../../runtime/reference/tensor.ts";
 import { expectClose, rng } from "../graph/helpers.ts";
+import { interruptAtEpoch2 } from "../support/interrupt.ts";
 import { compileForRun, tinyWorkspace, writeUeoSpec } from "../support/workspace.ts";
 
 const workspace = tinyWorkspace("vlmp-train-", { count: 40, size: 32 });
@@ -87,20 +85,7 @@ describe("training (reference interpreter)", () => {
     expect(whole.steps % 2).toBe(0);
     expect(items).toBeGreaterThan(1);
 
-    const abort = new AbortController();
-    const reporter: ProgressReporter = {
-      ...silentReporter,
-      task(label, total, o) {
-        if (label.startsWith("epoch 2/")) abort.abort();
-        return silentReporter.task(label, total, o);
-      },
-    };
-    await expect(runPipeline(ir, { ...options, reporter, signal: abort.signal })).rejects.toThrow(
-      "interrupted",
-    );
-    const runs = readdirSync(join(dir, "runs", "resume")).sort();
-    const cut = join(dir, "runs", "resume", runs[runs.length - 1]!);
-    expect(JSON.parse(readFileSync(join(cut, "summary.json"), "utf8")).extra.status).toBe("interrupted");
+    const cut = await interruptAtEpoch2(ir, options, join(dir, "runs", "resume"));
     const resumed = await runTraining(ir, { ...options, resume: cut });
     expect(resumed.after).toEqual(whole.after);
     expect(resumed.before).toEqual(whole.before);

@@ -16,6 +16,7 @@ import { type Argument, lowerFunction } from "../../compiler/lower/function.ts";
 import { evaluate } from "../../runtime/reference/interpreter.ts";
 import { type Tensor, tensor } from "../../runtime/reference/tensor.ts";
 import { expectClose, rng } from "../graph/helpers.ts";
+import { expectSameFixture } from "../support/torch-fixture.ts";
 import { ueo } from "./reference-losses.ts";
 
 const compiled = compileFile("pipelines/ueo.vlmp", { mode: "compile", pipeline: "ueo" });
@@ -150,16 +151,7 @@ describe("UEO fixture generator", () => {
       });
       expect(run.status, run.stderr).toBe(0);
       const again = JSON.parse(readFileSync(join(dir, "ueo_loss_reference.json"), "utf8")) as Fixture;
-      expect(Object.keys(again.cases)).toEqual(Object.keys(fixture.cases));
-      for (const [name, c] of Object.entries(fixture.cases)) {
-        for (const part of ["inputs", "outputs", "grads"] as const) {
-          for (const [key, t] of Object.entries(c[part])) {
-            const other = again.cases[name]![part][key]!;
-            expect(other.shape).toEqual(t.shape);
-            expectClose(other.data, t.data, 1e-12, 1e-10);
-          }
-        }
-      }
+      expectSameFixture(again, fixture);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

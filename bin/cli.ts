@@ -148,9 +148,28 @@ function buildProgram(): Command {
     .description("write a tiny random CLIP checkpoint in the HF layout (clip.tiny's dimensions)")
     .requiredOption("--out <dir>", "output folder (created; existing checkpoint files are replaced)")
     .option("--seed <n>", "random seed", "0")
+    .option(
+      "--init <kind>",
+      "test: random LayerNorms and biases (parity tests); clip: HF's initialisation (pre-training)",
+      "test",
+    )
     .action(async (options) => {
       const { runMakeTiny } = await import("./commands/model.ts");
       process.exitCode = runMakeTiny(options);
+    });
+
+  model
+    .command("export")
+    .description("a training run's backbone as a checkpoint folder in the HF layout, with a model card")
+    .argument("<run-dir>", "a run directory of a pipeline that trains the backbone")
+    .requiredOption("--out <dir>", "output folder (created; existing checkpoint files are replaced)")
+    .option("--dtype <dtype>", "f32 or f16 storage", "f32")
+    .option("--epoch <n>", "the epoch's checkpoint (default: the last)")
+    .option("--evaluation <run-dir...>", "runs that evaluated the exported model: listed in the model card")
+    .option("--reproduce <command>", "the command that reproduces the export, for the model card")
+    .action(async (runDir, options) => {
+      const { runExport } = await import("./commands/model.ts");
+      process.exitCode = runExport(runDir, options);
     });
 
   program

@@ -1,21 +1,72 @@
-// `vlmp model make-tiny --out DIR [--seed N]`: a tiny random CLIP checkpoint in the HF layout (clip.tiny's
-// sizes), for tests and examples.
+// `vlmp model make-tiny --out DIR [--seed N] [--init test|clip]`: a tiny random CLIP checkpoint in the HF layout
+// (clip.tiny's sizes), for tests and as the start of pre-training; `vlmp model export RUN_DIR --out DIR`: a
+// training run's backbone as such a checkpoint.
 
-import { makeTinyClip } from "../../runtime/checkpoint/make-tiny.ts";
+import { makeTinyClip, TINY_DIMS } from "../../runtime/checkpoint/make-tiny.ts";
+import { RunError } from "../../runtime/engine/errors.ts";
+import { exportBackbone } from "../../runtime/engine/export.ts";
 import { UsageError } from "../usage-error.ts";
 
 export interface MakeTinyOptions {
   out: string;
   seed: string;
+  init: string;
 }
 
 export function runMakeTiny(options: MakeTinyOptions): number {
   if (!/^\d+$/.test(options.seed) || !Number.isSafeInteger(Number(options.seed))) {
     throw new UsageError(`--seed must be a non-negative integer, got ${JSON.stringify(options.seed)}`);
   }
-  const files = makeTinyClip(options.out, Number(options.seed));
+  if (options.init !== "test" && options.init !== "clip") {
+    throw new UsageError(`--init must be test or clip, got ${JSON.stringify(options.init)}`);
+  }
+  const files = makeTinyClip(options.out, Number(options.seed), TINY_DIMS, options.init);
   process.stderr.write(
     `wrote a tiny CLIP checkpoint (seed ${options.seed}): ${files.length} files in ${options.out}\n`,
+  );
+  return 0;
+}
+
+export interface ExportCommandOptions {
+  out: string;
+  dtype: string;
+  epoch?: string;
+  evaluation?: string[];
+  reproduce?: string;
+}
+
+/** `vlmp model export RUN_DIR --out DIR [--dtype f32|f16] [--epoch N] [--evaluation RUN_DIR ...]`. */
+export function runExport(runDir: string, options: ExportCommandOptions): number {
+  if (options.dtype !== "f32" && options.dtype !== "f16") {
+    throw new UsageError(`--dtype must be f32 or f16, got ${JSON.stringify(options.dtype)}`);
+  }
+  if (options.epoch !== undefined && !/^\d+$/.test(options.epoch)) {
+    throw new UsageError(`--epoch must be a non-negative integer, got ${JSON.stringify(options.epoch)}`);
+  }
+  let result: ReturnType<typeof exportBackbone>;
+  try {
+    result = exportBackbone({
+      run: runDir,
+      out: options.out,
+      dtype: options.dtype,
+      ...(options.epoch !== undefined ? { epoch: Number(options.epoch) } : {}),
+      ...(options.evaluation ? { evaluations: options.evaluation } : {}),
+      ...(options.reproduce ? { reproduce: options.reproduce } : {}),
+    });
+  } catch (error) {
+    if (error instanceof RunError) {
+      process.stderr.write(`vlmp: error: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  if (result.skipped.length > 0) {
+    process.stderr.write(
+      `not exported (adapter parameters, not the backbone's): ${result.skipped.join(", ")}\n`,
+    );
+  }
+  process.stderr.write(
+    `exported ${runDir} (${result.trained} trained tensors, ${options.dtype}): ${result.files.length} files in ${options.out}\n`,
   );
   return 0;
 }

@@ -40,6 +40,22 @@ export function classPrompts(
   };
 }
 
+/** Each row's caption as its own one-prompt "class": ids [N, 1, 77] (contrastive pre-training). */
+export function captionPrompts(
+  tokenizer: ClipTokenizer,
+  captions: readonly string[],
+  options: { context?: number; padId?: number } = {},
+): PromptTensors {
+  const context = options.context ?? 77;
+  const ids = tokenizer.tokenize(captions, { contextLength: context, padId: options.padId ?? 0 });
+  const shape = [captions.length, 1, context];
+  return {
+    ids: { shape, data: Float64Array.from(ids) },
+    slots: { shape, data: new Float64Array(ids.length) },
+    texts: captions,
+  };
+}
+
 type Obj = { readonly [key: string]: JsonValue };
 const isObj = (v: JsonValue | undefined): v is Obj =>
   typeof v === "object" && v !== null && !Array.isArray(v);

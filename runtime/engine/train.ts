@@ -60,6 +60,7 @@ import {
   type OptimizerSettings,
   type ParamGroup,
 } from "./optimizer.ts";
+import { captionPrompts, contextPromptSpec } from "./prompts.ts";
 import type { RunOptions, RunResult } from "./run.ts";
 import { resolveTemplates, writeKnownUnknownHistogram } from "./run.ts";
 import { createSchedule } from "./schedule.ts";
@@ -71,6 +72,32 @@ const isObj = (v: JsonValue | undefined): v is Obj =>
 
 /** Sites of the backbone a train or constants block may read. */
 const SITES = new Set(["logits", "cosines", "image_features", "text_features", "pooled"]);
+/**
+ * Sites read with each row's own caption as the text side (contrastive pre-training): the forward runs with
+ * the batch's captions as its C = N "classes", one prompt each, so column j of `logits` is row j's caption.
+ */
+const CAPTION_SITES: Readonly<Record<string, string>> = {
+  caption_logits: "logits",
+  caption_cosines: "cosines",
+  caption_features: "text_features",
+};
+/** The class-prompt sites that a caption step cannot provide beside the caption ones. */
+const CLASS_TEXT_SITES = new Set(["logits", "cosines", "text_features"]);
+
+/** Whether the objective of `o` reads the caption sites (its text side is the rows' captions). */
+export function readsCaptions(o: ObjectiveBlock): boolean {
+  let found = false;
+  const visit = (json: JsonValue | undefined): void => {
+    if (Array.isArray(json)) json.forEach(visit);
+    else if (isObj(json)) {
+      if ("$ref" in json && String(json["$ref"]) in CAPTION_SITES) found = true;
+      for (const v of Object.values(json)) visit(v);
+    }
+  };
+  visit(o.block.settings["objective"]);
+  return found;
+}
+
 /** Per-batch values provided from the data (labels only when the source does not hide them). */
 const ROW_VALUES = new Set(["labels", "index", "groups"]);
 const COUNTERS = new Set(["epoch", "epochs", "step", "steps"]);
@@ -288,26 +315,29 @@ export function buildStepGraph(
   backbone: Backbone,
   adapters: readonly JsonValue[],
   o: ObjectiveBlock,
-  sizes: { batch: number; classes: number; prompts: number; samples?: number },
+  sizes: { batch: number; classes: number; prompts: number; samples?: number; captions?: boolean },
   trainable: readonly string[],
   seed = 0,
 ): StepGraph {
   let fwd: ReturnType<typeof modelForwardGraph>;
   let objective: ReturnType<typeof lowerObjective>;
+  // With captions, the batch's own captions are the text side: C = N, one prompt per caption.
+  const classes = sizes.captions ? sizes.batch : sizes.classes;
+  const prompts = sizes.captions ? 1 : sizes.prompts;
   const dims = new Map<string, number>([
     ["B", sizes.batch],
     ["N", sizes.batch],
-    ["C", sizes.classes],
-    ["K", sizes.classes],
-    ["P", sizes.prompts],
+    ["C", classes],
+    ["K", classes],
+    ["P", prompts],
   ]);
   try {
     fwd = modelForwardGraph(ir, backbone.call, {
       adapters,
       dims: new Map([
         ["B", sizes.batch],
-        ["C", sizes.classes],
-        ["P", sizes.prompts],
+        ["C", classes],
+        ["P", prompts],
       ]),
       seed,
     });
@@ -330,7 +360,17 @@ export function buildStepGraph(
   }
   const bind = new Map<string, ValueId>();
   for (const { name } of objective.inputs) {
-    if (SITES.has(name)) {
+    if (sizes.captions && CLASS_TEXT_SITES.has(name)) {
+      throw new RunError(
+        `the objective reads '${name}' (class prompts) beside caption sites; a step has one text side`,
+      );
+    }
+    const caption = CAPTION_SITES[name];
+    if (caption !== undefined) {
+      const v = fwd.lowering.sites.get(caption);
+      if (!v) throw new RunError(`the objective reads '${name}', which the backbone does not provide`);
+      bind.set(name, v.id);
+    } else if (SITES.has(name)) {
       const v = fwd.lowering.sites.get(name);
       if (!v) throw new RunError(`the objective reads '${name}', which the backbone does not provide`);
       bind.set(name, v.id);
@@ -642,8 +682,20 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
     throw new RunError(`train: ${items.length} images make no batch of ${batch} (drop_last)`);
   const totalSteps = stepsPerEpoch * epochs;
 
+  const captions = readsCaptions(o);
+  if (captions) {
+    const missing = items.find((it) => it.caption === undefined);
+    if (missing) {
+      throw new RunError(
+        `the objective reads caption sites, but ${source.description} has no caption for ${missing.path} (use a captioned source: synthetic(world: captions) or csv(caption: COLUMN))`,
+      );
+    }
+  }
   const backbone = loadBackbone(ir);
   const adapters = ir.root.adapters;
+  if (captions && contextPromptSpec(adapters)) {
+    throw new RunError("a learned prompt context needs class prompts; caption sites have none");
+  }
   const params = modelParams(ir, backbone, adapters, Number(ir.root.settings["seed"] ?? 0));
   if (params.trainable.length === 0)
     throw new RunError("nothing to train: no adapter makes a parameter trainable");
@@ -826,8 +878,9 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
       }
     }
 
-    // The text side is the same every step: the class prompts (learned context where adapted).
-    const prompts = promptTensors(ctx, classes);
+    // The text side: the class prompts, the same every step (learned context where adapted), or the rows'
+    // captions.
+    const prompts = captions ? undefined : promptTensors(ctx, classes);
     const graphs = new Map<number, StepGraph>();
     const stepGraph = (n: number): StepGraph => {
       let g = graphs.get(n);
@@ -837,7 +890,13 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
           backbone,
           adapters,
           o,
-          { batch: n, classes: classes.length, prompts: promptsPerClass(ctx), samples: items.length },
+          {
+            batch: n,
+            classes: classes.length,
+            prompts: promptsPerClass(ctx),
+            samples: items.length,
+            captions,
+          },
           params.trainable,
           seed,
         );
@@ -848,8 +907,15 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
     const hidden = source.labelsHidden;
     const feedsFor = (g: StepGraph, rows: readonly DataItem[], epoch: number): Map<ValueId, Tensor> => {
       const feeds = paramFeeds(g.graph, backbone.checkpoint, weightCache);
-      feeds.set(g.ids, prompts.ids);
-      feeds.set(g.slots, prompts.slots);
+      const text =
+        prompts ??
+        captionPrompts(
+          backbone.checkpoint.tokenizer,
+          rows.map((it) => it.caption!),
+          { padId: backbone.padId },
+        );
+      feeds.set(g.ids, text.ids);
+      feeds.set(g.slots, text.slots);
       for (const [name, input] of g.inputs) {
         let data: Float64Array;
         if (name.startsWith("constants.")) {

@@ -36,6 +36,7 @@ import {
   gatherKernel,
   padKernel,
   scatterAddKernel,
+  scatterAddSparseKernel,
   stridedCopyKernel,
   takeAlongAxisKernel,
 } from "../kernels/movement.ts";
@@ -718,6 +719,27 @@ function primitiveSteps(
     }
     case "scatter_add": {
       const idx = byId.get(n.inputs[1]!)!;
+      const spec = { shape: n.shape, idxShape: idx.shape, axis: n.attrs.axis, dtype: n.dtype };
+      if (n.shape[n.attrs.axis]! > idx.shape[n.attrs.axis]!) {
+        // A large table, fewer updates: copy the base, then each index's first update adds them all in.
+        return [
+          {
+            kernel: stridedCopyKernel(
+              { shape: n.shape, strides: stridesOf(n.shape), base: 0, dtype: n.dtype },
+              target,
+            ),
+            args: [n.inputs[0]!, n.id],
+            writes: [n.id],
+            covers: [n.id],
+          },
+          {
+            kernel: scatterAddSparseKernel(spec, target),
+            args: [n.inputs[1]!, n.inputs[2]!, n.id],
+            writes: [n.id],
+            covers: [n.id],
+          },
+        ];
+      }
       return one(
         scatterAddKernel({ shape: n.shape, idxShape: idx.shape, axis: n.attrs.axis, dtype: n.dtype }, target),
         n.inputs,

@@ -1,6 +1,9 @@
 // Movement as index kernels: each output element read from the position the op names. Views
 // (permute, broadcast, slice) share one strided-copy template; pad, concat pieces, gather,
 // take_along_axis and scatter_add have their own. Reshape costs nothing (the executor aliases it).
+// scatter_add has two forms: one invocation per output element scanning every update along the axis (few
+// output rows), or — for a large table and fewer updates, e.g. the gradient of a token-embedding gather —
+// one invocation per update that owns the first occurrence of its index and adds in that index's updates.
 
 import type { DType } from "../../compiler/graph/ops.ts";
 import {
@@ -208,6 +211,58 @@ export function scatterAddKernel(
     count(spec.shape),
     bindings,
     [t, "i32", t, t],
+    lines,
+    target,
+  );
+}
+
+/**
+ * The accumulation of scatter_add for a large table: `out` already holds `base` (the executor copies it
+ * first); the invocation at update u = (…, j, …) returns unless j is the first position along the axis whose
+ * index equals idx[u] (same other coordinates); the first one adds every update of that index, in ascending
+ * j, to out at that index. One writer per output element, so no atomics and a fixed summation order. Work:
+ * updates × (distance to the first occurrence + occurrences' span), against output elements × positions.
+ */
+export function scatterAddSparseKernel(
+  spec: { shape: readonly number[]; idxShape: readonly number[]; axis: number; dtype: DType },
+  target: KernelTarget = DEFAULT_TARGET,
+): Kernel {
+  const t = storageType(spec.dtype);
+  const is = stridesOf(spec.idxShape);
+  const os = stridesOf(spec.shape);
+  const stride = is[spec.axis]!;
+  const len = spec.idxShape[spec.axis]!;
+  const rows = spec.shape[spec.axis]!;
+  // The output offset of u with the axis coordinate left out (added from the index).
+  const outStrides = os.map((s, a) => (a === spec.axis ? 0 : s));
+  const bindings = [
+    { name: "idx", access: "read" as const },
+    { name: "upd", access: "read" as const },
+    { name: "out", access: "read_write" as const },
+  ];
+  const lines = [
+    `  let j = ${coord(spec.idxShape, spec.axis, "i")};`,
+    "  let c = idx[i];",
+    `  if (c < 0 || c >= ${rows}) { return; }`,
+    `  let u0 = i - j * ${stride}u;`,
+    "  for (var p = 0u; p < j; p++) {",
+    `    if (idx[u0 + p * ${stride}u] == c) { return; }`,
+    "  }",
+    `  var acc = upd[i];`,
+    `  for (var q = j + 1u; q < ${len}u; q++) {`,
+    `    let u = u0 + q * ${stride}u;`,
+    "    if (idx[u] == c) {",
+    "      acc += upd[u];",
+    "    }",
+    "  }",
+    `  let o = ${offsetExpr(spec.idxShape, outStrides, "i")} + u32(c) * ${os[spec.axis]!}u;`,
+    "  out[o] += acc;",
+  ];
+  return launch(
+    `scatter_add_sparse[${spec.shape.join("x")}@${spec.axis}]`,
+    count(spec.idxShape),
+    bindings,
+    ["i32", t, t],
     lines,
     target,
   );

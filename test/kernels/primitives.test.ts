@@ -367,6 +367,31 @@ describe.skipIf(!device)("primitives on the device match the reference interpret
     );
   });
 
+  it("scatter_add into a table larger than its updates (the token-embedding gradient form) accumulates duplicates", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 6, max: 60 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer(),
+        async (rows, updates, post, seed) => {
+          const r = rng(seed);
+          const b = new GraphBuilder();
+          const feeds = new Map<ValueId, Tensor>();
+          // Few distinct indices, so that duplicates are common.
+          const ids = Array.from({ length: updates * post }, () => Math.floor(r() * Math.min(rows, 4)));
+          const base = feedOf(feeds, b.input("base", [rows, post]), randomData(r, rows * post));
+          const idx = feedOf(feeds, b.input("idx", [updates, post], "i32"), Float64Array.from(ids));
+          const upd = feedOf(feeds, b.input("upd", [updates, post]), randomData(r, updates * post));
+          const tols = new Map<ValueId, [Tolerance, string]>();
+          tols.set(b.scatterAdd(base, idx, upd, 0).id, [EXACTISH, `scatter_add [${rows}, ${post}]`]);
+          await check(executor!, b.build(), feeds, tols);
+        },
+      ),
+      { numRuns: 20, seed: 13 },
+    );
+  });
+
   it("a feed read back unchanged and an output that is a reshape of a feed", async () => {
     const b = new GraphBuilder();
     const x = b.input("x", [2, 3]);

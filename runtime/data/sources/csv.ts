@@ -1,4 +1,5 @@
-// `csv(file, root, path_column, label, group, attribute, domain, split, task, keep, classes, known, labels)`:
+// `csv(file, root, path_column, label, group, attribute, domain, split, task, caption, keep, classes, known,
+// labels)`:
 // a manifest with a header (the synthetic worlds' manifest.csv, Waterbirds' metadata.csv). Labels are class
 // indices, or class names when `classes` is given and the cell is not a number. `keep` keeps the rows whose
 // `split` column (default "split") equals it. Without a `group` column, an `attribute` column makes the group
@@ -21,6 +22,7 @@ export interface CsvOptions {
   readonly domain?: string | undefined;
   readonly split?: string | undefined;
   readonly task?: string | undefined;
+  readonly caption?: string | undefined;
   readonly keep?: string | undefined;
   readonly classes?: readonly string[] | undefined;
   readonly known?: readonly string[] | undefined;
@@ -44,6 +46,7 @@ export function csvSource(options: CsvOptions): DataSource {
     options.domain,
     splitColumn,
     options.task,
+    options.caption,
   ]) {
     if (c !== undefined && rows.length > 0 && !header.includes(c)) {
       throw new DataError(file, `no column '${c}' (columns: ${header.join(", ")})`);
@@ -89,6 +92,7 @@ export function csvSource(options: CsvOptions): DataSource {
     const task =
       options.task !== undefined && r[options.task] !== "" ? int(r, options.task, line) : undefined;
     const domain = options.domain !== undefined ? r[options.domain] : undefined;
+    const caption = options.caption !== undefined ? r[options.caption] : undefined;
     items.push({
       path: join(root, r[pathColumn]!),
       label,
@@ -96,6 +100,7 @@ export function csvSource(options: CsvOptions): DataSource {
       ...(group !== undefined ? { group } : {}),
       ...(domain !== undefined ? { domain } : {}),
       ...(task !== undefined ? { task } : {}),
+      ...(caption ? { caption } : {}),
     });
   }
   return {

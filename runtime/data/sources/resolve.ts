@@ -111,6 +111,7 @@ export class DataResolver {
           domain: optStr(args, "domain"),
           split: optStr(args, "split"),
           task: optStr(args, "task"),
+          caption: optStr(args, "caption"),
           keep: optStr(args, "keep"),
           classes: opt("classes"),
           known: opt("known"),

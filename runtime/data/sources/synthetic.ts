@@ -84,6 +84,7 @@ export function syntheticSource(options: SyntheticOptions): DataSource {
       ...(r["group"] ? { group: Number(r["group"]) } : {}),
       ...(r["domain"] ? { domain: r["domain"] } : {}),
       ...(r["task"] ? { task: Number(r["task"]) } : {}),
+      ...(r["caption"] ? { caption: r["caption"] } : {}),
     });
   }
   return {

@@ -12,6 +12,8 @@ export interface DataItem {
   readonly group?: number;
   readonly domain?: string;
   readonly task?: number;
+  /** A text describing the image (captioned sources: contrastive pre-training pairs it with the image). */
+  readonly caption?: string;
 }
 
 export interface DataSource {

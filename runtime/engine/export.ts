@@ -96,23 +96,38 @@ export function exportBackbone(options: ExportOptions): ExportResult {
   }
   const skipped = [...checkpoint.params.keys()].filter((k) => !base.weights.tensors.has(k));
 
+  // Opened before anything is written: an evaluation folder that is not a run fails the export cleanly.
+  const evaluations = (options.evaluations ?? []).map((dir) => ({ dir, summary: openRun(dir).summary() }));
+
   // Written beside the target and renamed into place, so that a failed export leaves no half folder.
   const staging = `${options.out}.partial-${process.pid}`;
   mkdirSync(staging, { recursive: true });
-  writeSafetensors(join(staging, "model.safetensors"), tensors, { format: "pt" });
   const files = ["model.safetensors"];
-  for (const f of COMPANION_FILES) {
-    if (existsSync(join(base.dir, f))) {
-      copyFileSync(join(base.dir, f), join(staging, f));
-      files.push(f);
+  try {
+    writeSafetensors(join(staging, "model.safetensors"), tensors, { format: "pt" });
+    for (const f of COMPANION_FILES) {
+      if (existsSync(join(base.dir, f))) {
+        copyFileSync(join(base.dir, f), join(staging, f));
+        files.push(f);
+      }
     }
+    writeFileSync(
+      join(staging, "README.md"),
+      modelCard({
+        ir,
+        summary,
+        epoch: checkpoint.epoch,
+        step: checkpoint.step,
+        options,
+        evaluations,
+        trained,
+      }),
+    );
+    files.push("README.md");
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
   }
-  const evaluations = (options.evaluations ?? []).map((dir) => ({ dir, summary: openRun(dir).summary() }));
-  writeFileSync(
-    join(staging, "README.md"),
-    modelCard({ ir, summary, epoch: checkpoint.epoch, step: checkpoint.step, options, evaluations, trained }),
-  );
-  files.push("README.md");
   if (existsSync(options.out)) {
     for (const f of readdirSync(staging)) renameSync(join(staging, f), join(options.out, f));
     rmSync(staging, { recursive: true });

@@ -150,7 +150,7 @@ function buildProgram(): Command {
     .option("--seed <n>", "random seed", "0")
     .option(
       "--init <kind>",
-      "test: random LayerNorms and biases (parity tests); clip: HF's initialisation (pre-training)",
+      "test: random LayerNorms and biases (parity tests); clip: CLIP's start for pre-training",
       "test",
     )
     .action(async (options) => {

@@ -4,8 +4,10 @@
 // and a model card. The sizes are `clip.tiny`'s in stdlib/clip.vlmp. Deterministic for a seed: each tensor
 // draws from its own stream (seeded from the seed and the tensor's key), initialised as HF's CLIPModel
 // `_init_weights` does (normal, small std), except LayerNorms and biases, which get small random values so
-// that parity tests see them (`init: "test"`, the default); `init: "clip"` is HF's initialisation exactly
-// (LayerNorms 1 and 0, biases 0, logit_scale ln(1/0.07)): the start of contrastive pre-training.
+// that parity tests see them (`init: "test"`, the default); `init: "clip"` keeps the same normal draws but
+// starts LayerNorms at 1 and 0, biases at 0 and logit_scale at ln(1/0.07), as CLIP does: the start of
+// contrastive pre-training. (The normal stds follow OpenAI CLIP's text position std 0.01 and put the larger
+// MLP std on fc2; HF's `_init_weights` differs there in detail.)
 //
 // The key list here is written from HF's modeling_clip independently of the stdlib; the tests check that
 // it equals what `clip.tiny` declares.
@@ -53,7 +55,7 @@ export const LOGIT_SCALE = Math.log(100);
 export const INITIAL_LOGIT_SCALE = Math.log(1 / 0.07);
 
 /** `test`: random LayerNorms and biases and logit scale ln 100 (parity tests see every parameter);
- * `clip`: HF's `_init_weights` exactly, the start of pre-training. */
+ * `clip`: LayerNorms 1 and 0, biases 0, logit_scale ln(1/0.07), the start of pre-training. */
 export type TinyInit = "test" | "clip";
 
 type Init = { kind: "normal"; std: number; mean?: number } | { kind: "fill"; value: number };
@@ -250,8 +252,8 @@ function preprocessorConfig(d: ClipDims): Record<string, unknown> {
 function modelCard(d: ClipDims, seed: number, mode: TinyInit): string {
   const init =
     mode === "clip"
-      ? `Initialisation exactly as HF's \`CLIPModel._init_weights\` (normal with small std; LayerNorms 1 and 0,
-biases 0, logit_scale ln(1/0.07)): the starting point of \`pipelines/quickstart/pretrain.vlmp\`.`
+      ? `Initialisation as CLIP's (normal weights with small std; LayerNorms 1 and 0, biases 0, logit_scale
+ln(1/0.07)): the starting point of \`pipelines/quickstart/pretrain.vlmp\`.`
       : `Initialisation as HF's \`CLIPModel._init_weights\` (normal with small std), except that LayerNorm weights
 are 1 + N(0, 0.1²) and biases small normals, so that parity tests exercise them.`;
   return `---

@@ -40,7 +40,7 @@ export function manifestRow(im: PlannedImage): ManifestRow {
     colour: im.scene.colour,
     size: im.scene.size,
     background: backgroundWords(im.scene.background.kind),
-    caption: caption(im.scene),
+    caption: im.caption ?? caption(im.scene),
   };
 }
 

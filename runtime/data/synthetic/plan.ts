@@ -17,6 +17,8 @@ export interface PlannedImage {
   readonly attribute?: number;
   readonly task?: number;
   readonly scene: Scene;
+  /** The manifest's caption when the world words it itself (default: the scene's full caption). */
+  readonly caption?: string;
 }
 
 /** One data set of a world (APEX has two: easy and crowded; the others one, at the root). */

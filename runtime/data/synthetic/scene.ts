@@ -68,10 +68,25 @@ function article(word: string): string {
   return /^[aeiou]/.test(word) ? "an" : "a";
 }
 
-export function caption(scene: Scene): string {
+/** Which attributes a caption names besides the shape (all, unless a world drops some). */
+export interface CaptionDetail {
+  readonly style: boolean;
+  readonly size: boolean;
+  readonly colour: boolean;
+  readonly background: boolean;
+}
+
+export const FULL_CAPTION: CaptionDetail = { style: true, size: true, colour: true, background: true };
+
+/** "a sketch of a small red star on stripes"; with fewer details e.g. "a red star" or "a photo of a star". */
+export function caption(scene: Scene, detail: CaptionDetail = FULL_CAPTION): string {
   const styleWords = STYLE_WORDS[scene.style];
-  const words = shape(scene.shape).words;
-  return `${article(styleWords)} ${styleWords} of ${article(scene.size)} ${scene.size} ${scene.colour} ${words} on ${backgroundWords(scene.background.kind)}`;
+  const noun = [detail.size ? scene.size : "", detail.colour ? scene.colour : "", shape(scene.shape).words]
+    .filter((w) => w !== "")
+    .join(" ");
+  const object = `${article(noun)} ${noun}`;
+  const head = detail.style ? `${article(styleWords)} ${styleWords} of ${object}` : object;
+  return detail.background ? `${head} on ${backgroundWords(scene.background.kind)}` : head;
 }
 
 /** The scene as an SVG document of `size` × `size` pixels (100 × 100 view box). */

@@ -1,12 +1,13 @@
 // Captions: a large captioned set for contrastive pre-training of the tiny CLIP. Every shape of the
 // catalogue (common and fine-grained), every colour, size and background, in the styles weighted
 // flat 45 % · outline 25 % · textured 18 % · sketch 7 % · inverted 5 % (so UEO's sketch domain is rare).
-// `label` indexes classes.txt (the shape); split train 95 % / val 5 %.
+// `label` indexes classes.txt (the shape); split train 95 % / val 5 %. Captions name the shape and each other
+// detail (style, size, colour, background) with probability ½.
 
 import { BACKGROUNDS, COLOUR_NAMES, drawBackground } from "./palette.ts";
 import { allocate, imagePath, type PlannedImage, type PlanOptions, type WorldPlan } from "./plan.ts";
 import { Rng } from "./random.ts";
-import { drawScene, STYLES } from "./scene.ts";
+import { caption, drawScene, STYLES } from "./scene.ts";
 import { allShapes } from "./shapes.ts";
 
 export const CAPTION_STYLE_WEIGHTS: Record<(typeof STYLES)[number], number> = {
@@ -40,7 +41,23 @@ export function planCaptions(options: PlanOptions): WorldPlan {
         ),
         background: drawBackground(rng, rng.pick(BACKGROUNDS)),
       });
-      images.push({ path: imagePath(split, className, index++), split, label, className, scene });
+      // Each detail is named with probability ½, so that captions range from "a star" to the full
+      // "a sketch of a small red star on stripes": matching them needs the shape, and short prompts
+      // ("a photo of a star.") are captions the text tower has seen.
+      const detail = {
+        style: rng.next() < 0.5,
+        size: rng.next() < 0.5,
+        colour: rng.next() < 0.5,
+        background: rng.next() < 0.5,
+      };
+      images.push({
+        path: imagePath(split, className, index++),
+        split,
+        label,
+        className,
+        scene,
+        caption: caption(scene, detail),
+      });
     }
   }
   return {

@@ -15,7 +15,6 @@ representative set of parameters (GRADS); of the token embedding only the rows o
 (`tokens`, ascending), since every other row's gradient is zero.
 """
 
-import json
 import os
 import sys
 
@@ -24,7 +23,7 @@ import torch.nn.functional as F
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clip_reference import dump, load, text, vision  # noqa: E402
+from clip_reference import checksum, dump, logits_of, step_main, text, vision  # noqa: E402
 
 INPUTS = ("pixels", "ids")
 FIXTURE = os.path.join("test", "fixtures", "lower", "clip_pretrain_step_reference.json")
@@ -56,21 +55,20 @@ def step(c, tensors):
     w = {k: v.to(torch.float64) for k, v in tensors.items()}
     pixels = w.pop("pixels")
     ids = w.pop("ids").round().long()
-    checksum = [sum(float(t.sum()) for t in w.values()), sum(float((t * t).sum()) for t in w.values())]
+    sums = checksum(w)
     for name in GRADS:
         w[name] = w[name].clone().requires_grad_(True)
 
     img = vision(pixels, w, c)
     txt = text(ids, w, c)
-    scale = w["logit_scale"].reshape(()).exp()
-    logits = scale * F.normalize(img, dim=-1) @ F.normalize(txt, dim=-1).T
+    logits = logits_of(img, txt, w)
     loss = clip_pairs(logits)
     grads = dict(zip(GRADS, torch.autograd.grad(loss, [w[k] for k in GRADS])))
     tokens = ids.unique()  # sorted ascending
     grads[TOKENS] = grads[TOKENS][tokens]
     return {
         "torch": torch.__version__,
-        "checksum": checksum,
+        "checksum": sums,
         "ids": dump(ids),
         "tokens": tokens.tolist(),
         "logits": dump(logits),
@@ -79,19 +77,5 @@ def step(c, tensors):
     }
 
 
-def main():
-    in_dir = sys.argv[1]
-    out = sys.argv[2] if len(sys.argv) > 2 else FIXTURE
-    config, tensors = load(in_dir)
-    missing = [k for k in INPUTS if k not in tensors]
-    if missing:
-        sys.exit(f"{in_dir}: missing inputs {missing}")
-    result = step(config, tensors)
-    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
-    with open(out, "w") as f:
-        json.dump(result, f)
-        f.write("\n")
-
-
 if __name__ == "__main__":
-    main()
+    step_main(step, INPUTS, FIXTURE)

@@ -100,19 +100,48 @@ def text_from_embeddings(tokens, ids, w, c):
     return pooled @ w["text_projection.weight"].T
 
 
+def logits_of(img, txt, w):
+    """exp(logit_scale) · cos(image i, text j): [images, texts]."""
+    scale = w["logit_scale"].reshape(()).exp()
+    return scale * F.normalize(img, dim=-1) @ F.normalize(txt, dim=-1).T
+
+
 def forward(c, w, dtype):
     w = {k: v.to(dtype) for k, v in w.items()}
     pixels = w.pop("pixels")
     ids = w.pop("ids").round().long()
     img = vision(pixels, w, c)
     txt = text(ids, w, c)
-    scale = w["logit_scale"].reshape(()).exp()
-    logits = scale * F.normalize(img, dim=-1) @ F.normalize(txt, dim=-1).T
+    logits = logits_of(img, txt, w)
     return {"image_embeds": img, "text_embeds": txt, "logits_per_image": logits}
 
 
 def dump(t):
     return {"shape": list(t.shape), "data": [float(v) for v in t.detach().to(torch.float64).reshape(-1).tolist()]}
+
+
+def checksum(w):
+    """Sum and sum of squares of every weight (test/lower/clip-weights.ts `checksum`)."""
+    return [sum(float(t.sum()) for t in w.values()), sum(float((t * t).sum()) for t in w.values())]
+
+
+def write_json(out, result):
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(result, f)
+        f.write("\n")
+
+
+def step_main(step, inputs, fixture):
+    """The command line of a step reference script: IN_DIR [OUT_JSON] (default `fixture`); loads IN_DIR,
+    which must hold every tensor named in `inputs`, and writes step(config, tensors) as JSON."""
+    in_dir = sys.argv[1]
+    out = sys.argv[2] if len(sys.argv) > 2 else fixture
+    config, tensors = load(in_dir)
+    missing = [k for k in inputs if k not in tensors]
+    if missing:
+        sys.exit(f"{in_dir}: missing inputs {missing}")
+    write_json(out, step(config, tensors))
 
 
 def main():
@@ -122,9 +151,7 @@ def main():
     for name, dtype in (("float64", torch.float64), ("float32", torch.float32)):
         with torch.no_grad():
             result[name] = {k: dump(v) for k, v in forward(config, tensors, dtype).items()}
-    with open(out, "w") as f:
-        json.dump(result, f)
-        f.write("\n")
+    write_json(out, result)
 
 
 if __name__ == "__main__":

@@ -18,16 +18,14 @@ exp(logit_scale)·cos; L = Σ ŵ_i H(p_i) − λ H(Σ v̂_i p_i) with ŵ = w/Σw
 H(q) = −Σ q log(q + 1e-5); w is a constant. Writes the loss, the initial context and the gradients.
 """
 
-import json
 import os
 import sys
 
 import torch
-import torch.nn.functional as F
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clip_reference import dump, load, text_from_embeddings, vision  # noqa: E402
+from clip_reference import checksum, dump, logits_of, step_main, text_from_embeddings, vision  # noqa: E402
 
 INPUTS = ("pixels", "ids", "slots", "w")
 FIXTURE = os.path.join("test", "fixtures", "lower", "ueo_step_reference.json")
@@ -57,7 +55,7 @@ def step(c, tensors):
     slots = w.pop("slots").round().long()
     weights = w.pop("w")
     m = c["context"]
-    checksum = [sum(float(t.sum()) for t in w.values()), sum(float((t * t).sum()) for t in w.values())]
+    sums = checksum(w)
 
     table = w["text_model.embeddings.token_embedding.weight"]
     at = slots < m
@@ -71,13 +69,12 @@ def step(c, tensors):
     tokens = torch.where(at[..., None], ctx[slots.clamp(max=m - 1)], table[ids])
     img = vision(pixels, w, c)
     txt = text_from_embeddings(tokens, ids, w, c)
-    scale = w["logit_scale"].reshape(()).exp()
-    logits = scale * F.normalize(img, dim=-1) @ F.normalize(txt, dim=-1).T
+    logits = logits_of(img, txt, w)
     loss = ueo(logits, weights, c["lambda"])
     grads = torch.autograd.grad(loss, list(trainable.values()))
     return {
         "torch": torch.__version__,
-        "checksum": checksum,
+        "checksum": sums,
         "logits": dump(logits),
         "loss": float(loss),
         "ctx": dump(ctx),
@@ -85,19 +82,5 @@ def step(c, tensors):
     }
 
 
-def main():
-    in_dir = sys.argv[1]
-    out = sys.argv[2] if len(sys.argv) > 2 else FIXTURE
-    config, tensors = load(in_dir)
-    missing = [k for k in INPUTS if k not in tensors]
-    if missing:
-        sys.exit(f"{in_dir}: missing inputs {missing}")
-    result = step(config, tensors)
-    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
-    with open(out, "w") as f:
-        json.dump(result, f)
-        f.write("\n")
-
-
 if __name__ == "__main__":
-    main()
+    step_main(step, INPUTS, FIXTURE)

@@ -3,27 +3,19 @@
 // source (a csv manifest names its caption column) and cannot also read the class-prompt sites (a step has one text side); two steps on a small
 // `captions` world give finite losses and move the learned temperature.
 
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOGIT_SCALE, makeTinyClip } from "../../runtime/checkpoint/make-tiny.ts";
-import { makeWorld } from "../../runtime/data/synthetic/make.ts";
+import { describe, expect, it } from "vitest";
+import { LOGIT_SCALE } from "../../runtime/checkpoint/make-tiny.ts";
 import { referenceBackend } from "../../runtime/engine/backend.ts";
 import { readCheckpoint } from "../../runtime/engine/checkpoint.ts";
 import { RunError } from "../../runtime/engine/errors.ts";
 import { runTraining } from "../../runtime/engine/train.ts";
-import { compileForRun } from "../support/workspace.ts";
+import { compileForRun, tinyWorkspace, writePipeline } from "../support/workspace.ts";
 
 // A tiny random CLIP and a `captions` world of 9 images: 8 train (two batches of 4) and 1 val.
-const dir = mkdtempSync(join(tmpdir(), "vlmp-train-captions-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const model = join(dir, "tiny");
-const world = join(dir, "captions");
-beforeAll(async () => {
-  makeTinyClip(model, 0);
-  await makeWorld("captions", { out: world, count: 9, size: 32, seed: 0 });
-});
+const workspace = tinyWorkspace("vlmp-train-captions-", { name: "captions", count: 9, size: 32 });
+const { dir, world } = workspace;
 
 const backend = referenceBackend();
 
@@ -38,19 +30,10 @@ const SOURCES = {
 
 /** A pre-training spec with `train` from `source` and `objective`. */
 function spec(name: string, source: keyof typeof SOURCES, objective: string): string {
-  const file = join(dir, `${name}.vlmp`);
-  writeFileSync(
-    file,
-    `use clip
-use adapters.full
-use losses
-use optim.{sgd, constant}
-use data.{synthetic, synthetic_classes, csv}
-
-pipeline ${name} {
-  backbone = clip.tiny(weights: ${JSON.stringify(model)})
-  seed = 0
-  data {
+  return writePipeline(workspace, name, {
+    uses: ["adapters.full", "losses", "optim.{sgd, constant}", "data.{synthetic, synthetic_classes, csv}"],
+    seed: 0,
+    body: `  data {
     classes = synthetic_classes(world: captions, root: ${root}, part: all)
     train = ${SOURCES[source]}
   }
@@ -63,11 +46,8 @@ pipeline ${name} {
     batch = 4
     drop_last = true
     shuffle = false
-  }
-}
-`,
-  );
-  return file;
+  }`,
+  });
 }
 
 async function train(file: string) {

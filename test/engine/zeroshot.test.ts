@@ -11,28 +11,21 @@ import { describe, expect, it } from "vitest";
 import { type Backend, webgpuBackend } from "../../runtime/engine/backend.ts";
 import { RunError } from "../../runtime/engine/errors.ts";
 import { runPipeline } from "../../runtime/engine/run.ts";
-import { compileForRun, tinyWorkspace } from "../support/workspace.ts";
+import { compileForRun, tinyWorkspace, writePipeline } from "../support/workspace.ts";
 
 const exec = promisify(execFile);
-const { dir, model, world } = tinyWorkspace("vlmp-run-", { count: 60, size: 32 });
+const workspace = tinyWorkspace("vlmp-run-", { count: 60, size: 32 });
+const { dir, model, world } = workspace;
 
-function spec(name: string, body: string): string {
-  const file = join(dir, `${name}.vlmp`);
-  writeFileSync(
-    file,
-    `use clip
-use data.{synthetic, synthetic_classes, csv}
-use metrics.{accuracy, per_class_accuracy, auroc, fpr95, ece}
-
-pipeline ${name} {
-  backbone = clip.tiny(weights: ${JSON.stringify(model)})
-  seed = 7
-${body}
-}
-`,
-  );
-  return file;
-}
+const spec = (name: string, body: string) =>
+  writePipeline(workspace, name, {
+    uses: [
+      "data.{synthetic, synthetic_classes, csv}",
+      "metrics.{accuracy, per_class_accuracy, auroc, fpr95, ece}",
+    ],
+    seed: 7,
+    body,
+  });
 
 const ZEROSHOT = `
   data {

@@ -21,6 +21,7 @@ import type { JsonValue } from "../../compiler/values.ts";
 import { evaluate } from "../../runtime/reference/interpreter.ts";
 import type { Tensor } from "../../runtime/reference/tensor.ts";
 import { expectClose, rng } from "../graph/helpers.ts";
+import { type Dumped, torchUnavailable } from "../support/torch-fixture.ts";
 import { checksum, EOT, randomWeight, tokenRows, weightsFor, writeTensors } from "./clip-weights.ts";
 
 const compiled = compileFile("pipelines/quickstart/ueo.vlmp", { mode: "compile" });
@@ -51,10 +52,6 @@ function pixels(): Tensor {
   return { shape: [B, 3, 32, 32], data };
 }
 
-interface Dumped {
-  shape: number[];
-  data: number[];
-}
 interface Fixture {
   checksum: [number, number];
   float64: Record<string, Dumped>;
@@ -111,13 +108,7 @@ function normalizeRows(d: Dumped): number[] {
   return out;
 }
 
-const probe = spawnSync("/usr/bin/python3", ["-c", "import torch, numpy"], { encoding: "utf8" });
-const torchReason = probe.error
-  ? `/usr/bin/python3 not runnable (${probe.error.message})`
-  : probe.status !== 0
-    ? "torch or numpy is not importable by /usr/bin/python3"
-    : "";
-if (torchReason) console.warn(`skipping the CLIP reference rerun: ${torchReason}`);
+const torchReason = torchUnavailable("the CLIP reference rerun");
 
 function runReference(weights: Map<string, Tensor>, ids: Tensor, px: Tensor): Fixture {
   const dir = mkdtempSync(join(tmpdir(), "vlmp-clip-ref-"));

@@ -16,7 +16,7 @@ import { type Argument, lowerFunction } from "../../compiler/lower/function.ts";
 import { evaluate } from "../../runtime/reference/interpreter.ts";
 import { type Tensor, tensor } from "../../runtime/reference/tensor.ts";
 import { expectClose, rng } from "../graph/helpers.ts";
-import { expectSameFixture } from "../support/torch-fixture.ts";
+import { expectSameFixture, torchUnavailable } from "../support/torch-fixture.ts";
 import { ueo } from "./reference-losses.ts";
 
 const compiled = compileFile("pipelines/ueo.vlmp", { mode: "compile", pipeline: "ueo" });
@@ -134,13 +134,7 @@ describe("UEO against PyTorch (float64 fixture)", () => {
   }
 });
 
-const probe = spawnSync("/usr/bin/python3", ["-c", "import torch"], { encoding: "utf8" });
-const torchReason = probe.error
-  ? `/usr/bin/python3 not runnable (${probe.error.message})`
-  : probe.status !== 0
-    ? "torch is not importable by /usr/bin/python3"
-    : "";
-if (torchReason) console.warn(`skipping UEO fixture regeneration check: ${torchReason}`);
+const torchReason = torchUnavailable("UEO fixture regeneration check", ["torch"]);
 
 describe("UEO fixture generator", () => {
   it.skipIf(torchReason !== "")("reproduces the committed fixture", () => {

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { aupr, auroc, ece, fpr95 } from "../../runtime/metrics/index.ts";
+import { torchUnavailable } from "../support/torch-fixture.ts";
 
 interface ScoreCase {
   name: string;
@@ -60,13 +61,7 @@ describe("metrics against NumPy (committed fixture)", () => {
   }
 });
 
-const probe = spawnSync("/usr/bin/python3", ["-c", "import numpy"], { encoding: "utf8" });
-const numpyReason = probe.error
-  ? `/usr/bin/python3 not runnable (${probe.error.message})`
-  : probe.status !== 0
-    ? "numpy is not importable by /usr/bin/python3"
-    : "";
-if (numpyReason) console.warn(`skipping metrics fixture regeneration check: ${numpyReason}`);
+const numpyReason = torchUnavailable("metrics fixture regeneration check", ["numpy"]);
 
 describe("metrics fixture generator", () => {
   it.skipIf(numpyReason !== "")("reproduces the committed fixture", () => {

@@ -15,7 +15,7 @@ import { verifyGraph } from "../../compiler/graph/verify.ts";
 import { evaluate } from "../../runtime/reference/interpreter.ts";
 import { type Tensor, tensor } from "../../runtime/reference/tensor.ts";
 import { expectClose } from "../graph/helpers.ts";
-import { expectSameFixture } from "../support/torch-fixture.ts";
+import { expectSameFixture, torchUnavailable } from "../support/torch-fixture.ts";
 
 interface Dumped {
   shape: number[];
@@ -128,13 +128,7 @@ describe("parity with PyTorch (float64 fixtures)", () => {
   });
 });
 
-const probe = spawnSync("/usr/bin/python3", ["-c", "import torch"], { encoding: "utf8" });
-const torchReason = probe.error
-  ? `/usr/bin/python3 not runnable (${probe.error.message})`
-  : probe.status !== 0
-    ? "torch is not importable by /usr/bin/python3"
-    : "";
-if (torchReason) console.warn(`skipping fixture regeneration check: ${torchReason}`);
+const torchReason = torchUnavailable("fixture regeneration check", ["torch"]);
 
 describe("fixture generator", () => {
   it.skipIf(torchReason !== "")("reproduces the committed fixture", () => {

@@ -12,15 +12,15 @@ export interface Dumped {
 }
 
 /**
- * Why the reference scripts cannot be rerun here ("" where torch and numpy are importable by
- * /usr/bin/python3); warns, naming `what` is skipped, when they cannot.
+ * Why the reference scripts cannot be rerun here ("" where `modules`, torch and numpy unless told, are
+ * importable by /usr/bin/python3); warns, naming `what` is skipped, when they cannot.
  */
-export function torchUnavailable(what: string): string {
-  const probe = spawnSync("/usr/bin/python3", ["-c", "import torch, numpy"], { encoding: "utf8" });
+export function torchUnavailable(what: string, modules: readonly string[] = ["torch", "numpy"]): string {
+  const probe = spawnSync("/usr/bin/python3", ["-c", `import ${modules.join(", ")}`], { encoding: "utf8" });
   const reason = probe.error
     ? `/usr/bin/python3 not runnable (${probe.error.message})`
     : probe.status !== 0
-      ? "torch or numpy is not importable by /usr/bin/python3"
+      ? `${modules.join(" or ")} is not importable by /usr/bin/python3`
       : "";
   if (reason) console.warn(`skipping ${what}: ${reason}`);
   return reason;

@@ -1,7 +1,8 @@
 // `npm run bench`: every benchmark, one line each. Kernel benchmarks report ratios to the PyTorch
 // reference measured in the same run; compiler benchmarks report absolute times against their targets.
-// VLMP_BENCH=lint,kernels,clip (any subset, comma-separated) runs only those; unset runs all. The CLIP
-// tower benchmark (bench/clip.ts) takes its own VLMP_BENCH_CLIP_* settings, described there.
+// VLMP_BENCH=lint,kernels,clip,ueo (any subset, comma-separated) runs only those; unset runs all. The CLIP
+// tower benchmark (bench/clip.ts) takes its own VLMP_BENCH_CLIP_* settings and the UEO training step
+// benchmark (bench/ueo-step.ts) its VLMP_BENCH_UEO_* ones, described there.
 
 import { benchLint } from "./lint-spec.ts";
 
@@ -25,6 +26,10 @@ if (enabled("kernels")) {
 if (enabled("clip")) {
   const { benchClip } = await import("./clip.ts");
   await benchClip();
+}
+if (enabled("ueo")) {
+  const { benchUeoStep } = await import("./ueo-step.ts");
+  await benchUeoStep();
 }
 // A process holding a Dawn device may not exit by itself.
 process.exit(0);

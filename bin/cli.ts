@@ -167,6 +167,7 @@ function buildProgram(): Command {
     .option("--epoch <n>", "the epoch's checkpoint (default: the last)")
     .option("--evaluation <run-dir...>", "runs that evaluated the exported model: listed in the model card")
     .option("--reproduce <command>", "the command that reproduces the export, for the model card")
+    .option("--notes <file>", "markdown appended to the model card")
     .action(async (runDir, options) => {
       const { runExport } = await import("./commands/model.ts");
       process.exitCode = runExport(runDir, options);

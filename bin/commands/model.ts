@@ -2,6 +2,7 @@
 // (clip.tiny's sizes), for tests and as the start of pre-training; `vlmp model export RUN_DIR --out DIR`: a
 // training run's backbone as such a checkpoint.
 
+import { existsSync, readFileSync } from "node:fs";
 import { makeTinyClip, TINY_DIMS } from "../../runtime/checkpoint/make-tiny.ts";
 import { RunError } from "../../runtime/engine/errors.ts";
 import { exportBackbone } from "../../runtime/engine/export.ts";
@@ -33,6 +34,12 @@ export interface ExportCommandOptions {
   epoch?: string;
   evaluation?: string[];
   reproduce?: string;
+  notes?: string;
+}
+
+function readNotes(file: string): string {
+  if (!existsSync(file)) throw new UsageError(`--notes: no such file ${JSON.stringify(file)}`);
+  return readFileSync(file, "utf8");
 }
 
 /** `vlmp model export RUN_DIR --out DIR [--dtype f32|f16] [--epoch N] [--evaluation RUN_DIR ...]`. */
@@ -52,6 +59,7 @@ export function runExport(runDir: string, options: ExportCommandOptions): number
       ...(options.epoch !== undefined ? { epoch: Number(options.epoch) } : {}),
       ...(options.evaluation ? { evaluations: options.evaluation } : {}),
       ...(options.reproduce ? { reproduce: options.reproduce } : {}),
+      ...(options.notes ? { notes: readNotes(options.notes) } : {}),
     });
   } catch (error) {
     if (error instanceof RunError) {

@@ -22,6 +22,7 @@ import { RunDirectory, type Summary } from "../run/run-dir.ts";
 import { latestCheckpoint, readCheckpoint } from "./checkpoint.ts";
 import { RunError } from "./errors.ts";
 import { loadBackbone } from "./model.ts";
+import { resolveTemplates } from "./run.ts";
 
 /** The HF files a checkpoint folder carries beside model.safetensors (copied when the source has them). */
 const COMPANION_FILES = [
@@ -44,6 +45,8 @@ export interface ExportOptions {
   readonly evaluations?: readonly string[];
   /** The command that reproduces the export, for the model card. */
   readonly reproduce?: string;
+  /** Markdown appended to the model card (what the figures mean, limitations). */
+  readonly notes?: string;
 }
 
 export interface ExportResult {
@@ -97,7 +100,16 @@ export function exportBackbone(options: ExportOptions): ExportResult {
   const skipped = [...checkpoint.params.keys()].filter((k) => !base.weights.tensors.has(k));
 
   // Opened before anything is written: an evaluation folder that is not a run fails the export cleanly.
-  const evaluations = (options.evaluations ?? []).map((dir) => ({ dir, summary: openRun(dir).summary() }));
+  const evaluations = (options.evaluations ?? []).map((dir) => {
+    const run = openRun(dir);
+    const evaluated = JSON.parse(readFileSync(run.file("ir.json"), "utf8")) as PipelineIr;
+    const data = evaluated.root.blocks.find((b) => b.block === "data");
+    return {
+      dir,
+      summary: run.summary(),
+      templates: data ? resolveTemplates(evaluated, data.settings["templates"]) : [],
+    };
+  });
 
   // Written beside the target and renamed into place, so that a failed export leaves no half folder.
   const staging = `${options.out}.partial-${process.pid}`;
@@ -124,6 +136,11 @@ export function exportBackbone(options: ExportOptions): ExportResult {
       }),
     );
     files.push("README.md");
+    // The spec that trained these weights travels with them (the run directory may not).
+    if (existsSync(run.file("spec.vlmp"))) {
+      copyFileSync(run.file("spec.vlmp"), join(staging, "vlmp-spec.vlmp"));
+      files.push("vlmp-spec.vlmp");
+    }
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     throw error;
@@ -148,7 +165,7 @@ function modelCard(c: {
   epoch: number;
   step: number;
   options: ExportOptions;
-  evaluations: { dir: string; summary: Summary }[];
+  evaluations: { dir: string; summary: Summary; templates: readonly string[] }[];
   trained: number;
 }): string {
   const extra = (c.summary.extra ?? {}) as { train?: Record<string, unknown> };
@@ -168,7 +185,7 @@ tags:
 The backbone of the run \`${c.options.run}\` (pipeline \`${c.ir.pipeline}\`, IR hash \`${id.irHash}\`, seed ${id.seed}),
 at epoch ${c.epoch} (step ${c.step}): ${c.trained} trained tensors, stored as ${c.options.dtype}. Trained on
 ${id.device} with vlmp ${id.vlmpVersion}${train["seconds"] !== undefined ? ` in ${train["seconds"]} s of optimisation steps (${train["images_per_second"]} images/s)` : ""}.
-The spec is the run's \`spec.vlmp\`; the configuration, vocabulary and preprocessing files are the base
+The spec is the run's \`spec.vlmp\` (copied here as \`vlmp-spec.vlmp\`); the configuration, vocabulary and preprocessing files are the base
 checkpoint's.${c.options.reproduce ? `\n\nReproduce with:\n\n\`\`\`sh\n${c.options.reproduce}\n\`\`\`` : ""}`,
   ];
   if (c.summary.before) sections.push(`## Before training\n\n${metricsTable(c.summary.before)}`);
@@ -176,9 +193,10 @@ checkpoint's.${c.options.reproduce ? `\n\nReproduce with:\n\n\`\`\`sh\n${c.optio
   for (const e of c.evaluations) {
     const values = e.summary.after ?? {};
     sections.push(
-      `## Evaluation: ${e.summary.identity.pipeline}\n\nThe run \`${e.dir}\` (IR hash \`${e.summary.identity.irHash}\`).\n\n${metricsTable(values)}`,
+      `## Evaluation: ${e.summary.identity.pipeline}\n\nThe run \`${e.dir}\` (IR hash \`${e.summary.identity.irHash}\`)${e.templates.length > 0 ? `, prompts ${e.templates.map((t) => JSON.stringify(t)).join(", ")}` : ""}.\n\n${metricsTable(values)}`,
     );
   }
+  if (c.options.notes) sections.push(c.options.notes.trim());
   sections.push(
     "The tokenizer files (vocab.json, merges.txt) are CLIP's, derived from `bpe_simple_vocab_16e6.txt.gz`\n(MIT License, Copyright (c) 2021 OpenAI).",
   );

@@ -166,7 +166,7 @@ describe("vlmp model export", () => {
 
   it("copies the base checkpoint's companion files and writes a model card", () => {
     const files = readdirSync(out("f32")).sort();
-    expect(files).toEqual([...COMPANIONS, "README.md", "model.safetensors"].sort());
+    expect(files).toEqual([...COMPANIONS, "README.md", "model.safetensors", "vlmp-spec.vlmp"].sort());
     for (const f of COMPANIONS) {
       expect(readFileSync(join(out("f32"), f)).equals(readFileSync(join(workspace.model, f))), f).toBe(true);
       expect(existsSync(join(out("f16"), f)), f).toBe(true);

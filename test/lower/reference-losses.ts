@@ -150,7 +150,15 @@ export function infonce(
 export function clipContrastive(image: Arr, text: Arr, n: number, e: number, scale = 100): number {
   const im = rows(image, n, e).map(normalize);
   const tx = rows(text, n, e).map(normalize);
-  const l = im.map((a) => tx.map((b) => scale * dot(a, b)));
+  return clipPairsRows(im.map((a) => tx.map((b) => scale * dot(a, b))));
+}
+
+/** CLIP's loss over an [n, n] logit matrix whose diagonal holds the pairs. */
+export function clipPairs(logits: Arr, n: number): number {
+  return clipPairsRows(rows(logits, n, n));
+}
+
+function clipPairsRows(l: number[][]): number {
   const i2t = -mean(l.map((row, i) => logSoftmax(row)[i]!));
   const t2i = -mean(l.map((_, j) => logSoftmax(l.map((row) => row[j]!))[j]!));
   return (i2t + t2i) / 2;

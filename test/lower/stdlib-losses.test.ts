@@ -145,6 +145,16 @@ describe("stdlib/losses.vlmp lowered = the formulas of METHODS.md", () => {
     }
   });
 
+  cover("losses.clip_pairs", SEEDS, (seed) => {
+    const { uniform } = gen(seed);
+    // Logits at CLIP's scale and at a small one (the diagonal is the pair).
+    for (const scale of [20, 1]) {
+      const logits = uniform([5, 5], -scale, scale);
+      const got = scalar(run(ir, "losses.clip_pairs", { logits }).value);
+      close(got, ref.clipPairs(arr(logits), 5));
+    }
+  });
+
   cover("losses.kl_standard_normal", SEEDS, (seed) => {
     const { uniform, ints } = gen(seed);
     const [c, e, t] = [6, 3, 3];

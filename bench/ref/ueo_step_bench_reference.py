@@ -28,7 +28,7 @@ import torch
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clip_reference import logits_of, text_from_embeddings, vision  # noqa: E402
-from ueo_step_reference import is_visual_layernorm, ueo  # noqa: E402
+from ueo_step_reference import ueo, ueo_trainables  # noqa: E402
 
 
 def read_safetensors(path):
@@ -66,12 +66,7 @@ def main():
     weights = inputs["w"]
     m = c["context"]
 
-    table = w["text_model.embeddings.token_embedding.weight"]
-    at = slots < m
-    first = at[0].nonzero().flatten()
-    ctx = table[ids[0, first]].clone().requires_grad_(True)
-    for name in [k for k in w if is_visual_layernorm(k)]:
-        w[name] = w[name].clone().requires_grad_(True)
+    table, at, ctx = ueo_trainables(w, ids, slots, m)
     trainable = [ctx, *(v for v in w.values() if v.requires_grad)]
     optimizer = torch.optim.SGD(trainable, lr=c["lr"])
     gather = slots.clamp(max=m - 1)

@@ -48,6 +48,19 @@ def ueo(logits, w, lam):
     return conditional - lam * entropy(marginal, 0)
 
 
+def ueo_trainables(w, ids, slots, m):
+    """The UEO step's trainable tensors, made leaves in place: the prompt context initialised from the token
+    embeddings at the slots (the same words in every prompt) and every visual LayerNorm of `w`. Returns
+    (token table, slot mask, context)."""
+    table = w["text_model.embeddings.token_embedding.weight"]
+    at = slots < m
+    first = at[0].nonzero().flatten()
+    ctx = table[ids[0, first]].clone().requires_grad_(True)
+    for name in [k for k in w if is_visual_layernorm(k)]:
+        w[name] = w[name].clone().requires_grad_(True)
+    return table, at, ctx
+
+
 def step(c, tensors):
     w = {k: v.to(torch.float64) for k, v in tensors.items()}
     pixels = w.pop("pixels")
@@ -57,13 +70,7 @@ def step(c, tensors):
     m = c["context"]
     sums = checksum(w)
 
-    table = w["text_model.embeddings.token_embedding.weight"]
-    at = slots < m
-    # Initial context: the token embeddings at the slots (the same words in every prompt).
-    first = at[0].nonzero().flatten()
-    ctx = table[ids[0, first]].clone().requires_grad_(True)
-    for name in [k for k in w if is_visual_layernorm(k)]:
-        w[name] = w[name].clone().requires_grad_(True)
+    table, at, ctx = ueo_trainables(w, ids, slots, m)
     trainable = {"adapters.prompt.ctx": ctx, **{k: v for k, v in w.items() if v.requires_grad}}
 
     tokens = torch.where(at[..., None], ctx[slots.clamp(max=m - 1)], table[ids])

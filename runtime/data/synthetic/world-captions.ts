@@ -2,7 +2,7 @@
 // catalogue (common and fine-grained), every colour, size and background, in the styles weighted
 // flat 45 % · outline 25 % · textured 18 % · sketch 7 % · inverted 5 % (so UEO's sketch domain is rare).
 // `label` indexes classes.txt (the shape); split train 95 % / val 5 %. Captions name the shape and each other
-// detail (style, size, colour, background) with probability ½.
+// detail (style, size, colour, background) with probability ⅓.
 
 import { BACKGROUNDS, COLOUR_NAMES, drawBackground } from "./palette.ts";
 import { allocate, imagePath, type PlannedImage, type PlanOptions, type WorldPlan } from "./plan.ts";
@@ -17,6 +17,9 @@ export const CAPTION_STYLE_WEIGHTS: Record<(typeof STYLES)[number], number> = {
   sketch: 7,
   inverted: 5,
 };
+
+/** The probability that a caption names each detail besides the shape. */
+const DETAIL = 1 / 3;
 
 export function planCaptions(options: PlanOptions): WorldPlan {
   const count = options.count ?? 10000;
@@ -41,14 +44,14 @@ export function planCaptions(options: PlanOptions): WorldPlan {
         ),
         background: drawBackground(rng, rng.pick(BACKGROUNDS)),
       });
-      // Each detail is named with probability ½, so that captions range from "a star" to the full
+      // Each detail is named with probability ⅓, so that captions range from "a star" to the full
       // "a sketch of a small red star on stripes": matching them needs the shape, and short prompts
       // ("a photo of a star.") are captions the text tower has seen.
       const detail = {
-        style: rng.next() < 0.5,
-        size: rng.next() < 0.5,
-        colour: rng.next() < 0.5,
-        background: rng.next() < 0.5,
+        style: rng.next() < DETAIL,
+        size: rng.next() < DETAIL,
+        colour: rng.next() < DETAIL,
+        background: rng.next() < DETAIL,
       };
       images.push({
         path: imagePath(split, className, index++),

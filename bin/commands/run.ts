@@ -91,10 +91,9 @@ export async function runRun(
         .map(([k, v]) => `${k} ${Number.isNaN(v) ? "NaN" : v.toFixed(4)}`)
         .join(", ");
     if (result.train) {
-      const { steps, epochs, seconds } = result.train;
-      lines.push(
-        `  train: ${epochs} epochs, ${steps} steps, ${(steps / Math.max(seconds, 1e-9)).toFixed(2)} steps/s`,
-      );
+      const { steps, epochs, seconds, timedSteps } = result.train;
+      const rate = timedSteps > 0 ? `, ${(timedSteps / Math.max(seconds, 1e-9)).toFixed(2)} steps/s` : "";
+      lines.push(`  train: ${epochs} epochs, ${steps} steps${rate}`);
       if (result.before) lines.push(`  before: ${fmt(result.before)}`);
       lines.push(`  after:  ${fmt(result.after)}`);
     }

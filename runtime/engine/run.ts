@@ -46,8 +46,14 @@ export interface RunResult {
   readonly after: Record<string, number>;
   /** For a pipeline that trains: the metrics before training (`eval_at_start`). */
   readonly before?: Record<string, number>;
-  /** For a pipeline that trains: steps taken and their seconds (compilation left out). */
-  readonly train?: { readonly steps: number; readonly epochs: number; readonly seconds: number };
+  /** For a pipeline that trains: steps taken, and the seconds of the `timedSteps` among them (compilation
+   * and each device trainer's first step left out). */
+  readonly train?: {
+    readonly steps: number;
+    readonly epochs: number;
+    readonly seconds: number;
+    readonly timedSteps: number;
+  };
 }
 
 type Obj = { readonly [key: string]: JsonValue };
@@ -93,7 +99,10 @@ export async function runPipeline(ir: PipelineIr, options: RunOptions): Promise<
     if (options.resume || objectiveBlocks(ir).length > 0) {
       const { runTraining } = await import("./train.ts");
       const r = await runTraining(ir, options);
-      return { ...r, train: { steps: r.steps, epochs: r.epochs, seconds: r.trainSeconds } };
+      return {
+        ...r,
+        train: { steps: r.steps, epochs: r.epochs, seconds: r.trainSeconds, timedSteps: r.timedSteps },
+      };
     }
     return await runEvaluation(ir, options);
   } catch (error) {

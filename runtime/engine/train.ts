@@ -111,8 +111,10 @@ export interface TrainResult extends RunResult {
   readonly before?: Record<string, number>;
   readonly steps: number;
   readonly epochs: number;
-  /** Seconds of the optimisation steps (graph compilation left out). */
+  /** Seconds of the optimisation steps (graph compilation and each device trainer's first step left out). */
   readonly trainSeconds: number;
+  /** The steps `trainSeconds` times. */
+  readonly timedSteps: number;
   /** Loss of every step, in order (for tests; resumed runs hold the steps after the checkpoint). */
   readonly losses: readonly number[];
   /** Where the parameter updates ran: on the device (WebGPU, parameters resident) or on the host. */
@@ -793,7 +795,11 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
 
   const losses: number[] = [];
   let trainSeconds = 0;
-  let trainImages = 0;
+  let timedSteps = 0;
+  let timedImages = 0;
+  // A device trainer's first step also compiles its pipelines in the driver (lazily): timed apart.
+  let warmUpSeconds = 0;
+  const warmed = new Set<Trainer>();
   let after: Record<string, number> = {};
   let lastResults: BlockResult[] = [];
   let lastCheckpoint: string | undefined;
@@ -974,7 +980,15 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
             optimizer.groups.map((group) => lr(group.lr)),
           );
           deviceAhead = true;
-          trainSeconds += (performance.now() - t0) / 1000;
+          const seconds = (performance.now() - t0) / 1000;
+          if (warmed.has(trainer)) {
+            trainSeconds += seconds;
+            timedSteps++;
+            timedImages += rows.length;
+          } else {
+            warmed.add(trainer);
+            warmUpSeconds += seconds;
+          }
           if (!Number.isFinite(loss))
             throw new RunError(`the loss is ${loss} at step ${step + 1} (epoch ${epoch + 1})`);
         } else {
@@ -991,8 +1005,9 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
             if (!grads.has(k)) grads.set(k, new Float64Array(hostParams.get(k)!.data.length));
           optimizer.step(hostParams, grads, lr);
           trainSeconds += (performance.now() - t0) / 1000;
+          timedSteps++;
+          timedImages += rows.length;
         }
-        trainImages += rows.length;
         step++;
         losses.push(loss);
         epochLoss += loss;
@@ -1032,8 +1047,10 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
           epochs,
           steps: step,
           seconds: Number(trainSeconds.toFixed(3)),
-          steps_per_second: Number(((losses.length || 1) / (trainSeconds || 1)).toFixed(3)),
-          images_per_second: Number((trainImages / (trainSeconds || 1)).toFixed(2)),
+          timed_steps: timedSteps,
+          warm_up_seconds: Number(warmUpSeconds.toFixed(3)),
+          steps_per_second: Number((timedSteps / (trainSeconds || 1)).toFixed(3)),
+          images_per_second: Number((timedImages / (trainSeconds || 1)).toFixed(2)),
           ...(options.resume ? { resumed_from_epoch: startEpoch } : {}),
         },
         evaluate: timing,
@@ -1063,6 +1080,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
     steps: step,
     epochs,
     trainSeconds,
+    timedSteps,
     losses,
     updates,
   };

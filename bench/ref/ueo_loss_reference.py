@@ -15,25 +15,13 @@ import sys
 
 import torch
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clip_reference import dump  # noqa: E402
+from ueo_step_reference import ueo  # noqa: E402
+
 torch.set_default_dtype(torch.float64)
 gen = torch.Generator().manual_seed(20240817)
-
-
-def dump(t):
-    return {"shape": list(t.shape), "data": [float(v) for v in t.detach().reshape(-1).tolist()]}
-
-
-def entropy(q, dim):
-    return -(q * torch.log(q + 1e-5)).sum(dim=dim)
-
-
-def ueo(logits, w, lam):
-    p = torch.softmax(logits, dim=1)
-    wc = w / w.sum()
-    wu = (1 / w) / (1 / w).sum()
-    conditional = (wc * entropy(p, 1)).sum()
-    marginal = (wu[:, None] * p).sum(dim=0)
-    return conditional - lam * entropy(marginal, 0)
 
 
 def case(n, c, lam, scale):

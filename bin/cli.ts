@@ -153,6 +153,8 @@ function buildProgram(): Command {
       "test: random LayerNorms and biases (parity tests); clip: CLIP's start for pre-training",
       "test",
     )
+    .option("--patch <n>", "patch size in pixels (clip.tiny's `patch`)", "8")
+    .option("--context <n>", "text tokens (clip.tiny's `context`; CLIP's is 77)", "77")
     .action(async (options) => {
       const { runMakeTiny } = await import("./commands/model.ts");
       process.exitCode = runMakeTiny(options);

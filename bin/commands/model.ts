@@ -12,6 +12,15 @@ export interface MakeTinyOptions {
   out: string;
   seed: string;
   init: string;
+  patch: string;
+  context: string;
+}
+
+function positiveInt(flag: string, text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
 }
 
 export function runMakeTiny(options: MakeTinyOptions): number {
@@ -21,7 +30,15 @@ export function runMakeTiny(options: MakeTinyOptions): number {
   if (options.init !== "test" && options.init !== "clip") {
     throw new UsageError(`--init must be test or clip, got ${JSON.stringify(options.init)}`);
   }
-  const files = makeTinyClip(options.out, Number(options.seed), TINY_DIMS, options.init);
+  const patch = positiveInt("--patch", options.patch);
+  if (TINY_DIMS.imageSize % patch !== 0) {
+    throw new UsageError(`--patch must divide the image size ${TINY_DIMS.imageSize}, got ${patch}`);
+  }
+  const context = positiveInt("--context", options.context);
+  // The shortest prompt is start token, one word, end token.
+  if (context < 3) throw new UsageError(`--context must be at least 3 tokens, got ${context}`);
+  const dims = { ...TINY_DIMS, patchSize: patch, maxPositions: context };
+  const files = makeTinyClip(options.out, Number(options.seed), dims, options.init);
   process.stderr.write(
     `wrote a tiny CLIP checkpoint (seed ${options.seed}): ${files.length} files in ${options.out}\n`,
   );

@@ -72,6 +72,8 @@ export interface LoadOptions {
   /** A configuration of `stdlib/clip.vlmp` (`tiny`, `vit_b32`, `vit_b16`, `vit_l14`) the checkpoint must
    * match; without one, `clip_model` at the config's sizes. */
   model?: string;
+  /** Integer arguments of that configuration's call (`clip.tiny(…, patch: 4, context: 16)`). */
+  sizes?: Readonly<Record<string, number>>;
 }
 
 /** Loads and checks a checkpoint folder; tensors are read on demand through `weights`. */
@@ -82,7 +84,7 @@ export function loadClipCheckpoint(dir: string, options: LoadOptions = {}): Clip
   const own = clipModelLayout(clipModelArgs(config));
   let layout = own;
   if (options.model !== undefined) {
-    layout = stdlibClipLayout(options.model);
+    layout = stdlibClipLayout(options.model, options.sizes);
     // The config must describe the named model: compare the layouts the two imply.
     const disagreements: string[] = [];
     for (const [key, shape] of layout) {

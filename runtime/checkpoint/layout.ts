@@ -81,9 +81,19 @@ export function backboneLayout(ir: PipelineIr): CheckpointLayout {
   return layoutOfCall(ir, backbone);
 }
 
-/** The layout of a named configuration of `stdlib/clip.vlmp` (`tiny`, `vit_b32`, `vit_b16`, `vit_l14`). */
-export function stdlibClipLayout(model: string): CheckpointLayout {
-  return backboneLayout(compileBackboneIr(`clip.${model}(weights: ".")`));
+/**
+ * The layout of a named configuration of `stdlib/clip.vlmp` (`tiny`, `vit_b32`, `vit_b16`, `vit_l14`), called
+ * with `sizes` (integer arguments such as `clip.tiny`'s `patch` and `context`; the others take their defaults).
+ */
+export function stdlibClipLayout(
+  model: string,
+  sizes: Readonly<Record<string, number>> = {},
+): CheckpointLayout {
+  const args = Object.entries(sizes)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, value]) => `, ${name}: ${value}`)
+    .join("");
+  return backboneLayout(compileBackboneIr(`clip.${model}(weights: "."${args})`));
 }
 
 /** Arguments of `clip.clip_model` (the dual encoder) from a checkpoint's dimensions. */

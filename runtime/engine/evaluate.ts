@@ -72,8 +72,11 @@ export function promptTensors(
   const spec = contextPromptSpec(ctx.adapters);
   const tokenizer = ctx.backbone.checkpoint.tokenizer;
   return spec
-    ? contextPrompts(tokenizer, spec, classes, { padId: ctx.backbone.padId })
-    : classPrompts(tokenizer, ctx.templates, classes, { padId: ctx.backbone.padId });
+    ? contextPrompts(tokenizer, spec, classes, { padId: ctx.backbone.padId, context: ctx.backbone.context })
+    : classPrompts(tokenizer, ctx.templates, classes, {
+        padId: ctx.backbone.padId,
+        context: ctx.backbone.context,
+      });
 }
 
 /** Text features [C, E] of `classes`, in chunks of classes so that big template lists stay small. */

@@ -24,6 +24,8 @@ export interface Backbone {
   readonly checkpoint: ClipCheckpoint;
   /** The pad id of the prompts (the configuration's `pad` argument). */
   readonly padId: number;
+  /** Token sequence length of the text tower (the checkpoint's max_position_embeddings). */
+  readonly context: number;
 }
 
 export function loadBackbone(ir: PipelineIr): Backbone {
@@ -35,8 +37,17 @@ export function loadBackbone(ir: PipelineIr): Backbone {
     throw new RunError(`the backbone ${String(call["$call"])} names no weights`);
   const name = String(call["$call"]).split(".").pop()!;
   try {
-    const checkpoint = loadClipCheckpoint(weights, CONFIGURATIONS.has(name) ? { model: name } : {});
-    return { call, checkpoint, padId: typeof args["pad"] === "number" ? args["pad"] : 0 };
+    // The integer arguments that size the configuration (`pad` is an id, not a size).
+    const sizes = Object.fromEntries(
+      Object.entries(args).filter((e): e is [string, number] => typeof e[1] === "number" && e[0] !== "pad"),
+    );
+    const checkpoint = loadClipCheckpoint(weights, CONFIGURATIONS.has(name) ? { model: name, sizes } : {});
+    return {
+      call,
+      checkpoint,
+      padId: typeof args["pad"] === "number" ? args["pad"] : 0,
+      context: checkpoint.config.text.maxPositions,
+    };
   } catch (error) {
     if (error instanceof CheckpointError)
       throw new RunError(`cannot load the backbone's weights: ${error.message}`);

@@ -918,7 +918,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
         captionPrompts(
           backbone.checkpoint.tokenizer,
           rows.map((it) => it.caption!),
-          { padId: backbone.padId },
+          { padId: backbone.padId, context: backbone.context },
         );
       feeds.set(g.ids, text.ids);
       feeds.set(g.slots, text.slots);

@@ -5,7 +5,8 @@
 // companion files are copied; README.md names the pipeline, the IR hash, the epoch and the metrics (and those
 // of `--evaluation` runs); the prompt context (an adapter parameter) is reported as not exported. Errors
 // (an epoch without a checkpoint, a folder that is not a run, as the run or as an `--evaluation`) are one line
-// with exit status 1 and leave nothing behind.
+// with exit status 1, usage errors (an unknown --dtype, a missing --notes file) exit 2; none leaves anything
+// behind.
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -86,6 +87,16 @@ beforeAll(async () => {
     out("bad-evaluation"),
     "--evaluation",
     workspace.world,
+  );
+  outcomes["badDtype"] = await vlmp("model", "export", runDir, "--out", out("bad-dtype"), "--dtype", "bf16");
+  outcomes["noNotes"] = await vlmp(
+    "model",
+    "export",
+    runDir,
+    "--out",
+    out("no-notes"),
+    "--notes",
+    join(dir, "no-such-notes.md"),
   );
 }, 240_000);
 
@@ -222,6 +233,20 @@ describe("vlmp model export", () => {
       `vlmp: error: ${workspace.model} is not a run directory (no ir.json or summary.json)\n`,
     );
     expect(existsSync(out("not-run"))).toBe(false);
+  });
+
+  it("--dtype bf16: exit 2, one line saying which dtypes exist, nothing written", () => {
+    const o = outcomes["badDtype"]!;
+    expect(o.code).toBe(2);
+    expect(o.stderr).toContain('--dtype must be f32 or f16, got "bf16"');
+    expect(existsSync(out("bad-dtype"))).toBe(false);
+  });
+
+  it("--notes naming a missing file: exit 2, one line naming it, nothing written", () => {
+    const o = outcomes["noNotes"]!;
+    expect(o.code).toBe(2);
+    expect(o.stderr).toContain(`--notes: no such file ${JSON.stringify(join(dir, "no-such-notes.md"))}`);
+    expect(existsSync(out("no-notes"))).toBe(false);
   });
 
   it("an --evaluation folder that is not a run: exit 1, one line, no output and no staging folder left", () => {

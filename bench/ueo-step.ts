@@ -10,7 +10,8 @@
 // image tower on 32 images, the text tower on the C class prompts (default 10 classes, 77 tokens each), the
 // loss, the gradients of the context (through the text tower) and of every visual LayerNorm. vlmp runs it
 // with the device trainer (runtime/executor/trainer.ts: parameters resident, one command buffer per step,
-// in-place SGD kernels; frozen weights and the batch uploaded as feeds each step, as `vlmp run` does);
+// in-place SGD kernels; frozen weights uploaded once at creation, the batch as feeds each step, as `vlmp run`
+// does);
 // PyTorch (bench/ref/ueo_step_bench_reference.py, f32, every core) runs forward + backward + SGD on the same
 // checkpoint and inputs. Each side: one warm-up step (shader compiles, first-run work) not timed, then
 // VLMP_BENCH_UEO_REPS timed steps (default 1, the median is reported). The warm-up steps' losses (before any
@@ -279,11 +280,15 @@ export async function benchUeoStep(
     const ids = new Map<string, ValueId>();
     for (const n of step.graph.nodes) if (n.op === "param") ids.set(n.attrs.name, n.id);
     const grads = new Map<ValueId, ValueId>([...step.grads].map(([k, id]) => [ids.get(k)!, id]));
+    const paramIds = new Set(ids.values());
+    const frozen = new Map([...feeds].filter(([id]) => paramIds.has(id) && !grads.has(id)));
     const trainer = await createTrainer(device, step.graph, step.loss, grads, {
       optimizer: { kind: "sgd", lr: LR },
       matmul: tuned.matmul,
+      frozen,
     });
     trainer.setParams(new Map([...grads.keys()].map((p) => [p, feeds.get(p)!] as const)));
+    for (const id of frozen.keys()) feeds.delete(id);
     t0 = performance.now();
     const vlmpLoss = await trainer.step(feeds, LR);
     const warmS = (performance.now() - t0) / 1000;

@@ -832,9 +832,13 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
     const ids = new Map<string, ValueId>();
     for (const n of g.graph.nodes) if (n.op === "param") ids.set(n.attrs.name, n.id);
     const grads = new Map<ValueId, ValueId>([...g.grads].map(([k, id]) => [ids.get(k)!, id]));
+    // The untrained params (the frozen backbone) go to the device once, not with every step's feeds.
+    const frozen = paramFeeds(g.graph, backbone.checkpoint, weightCache);
+    for (const p of grads.keys()) frozen.delete(p);
     const trainer = await backend.createTrainer!(g.graph, g.loss, grads, {
       ...trainerGroups(optimizer),
       ...(primary ? { share: primary } : {}),
+      frozen,
     });
     trainers.set(g.batch, trainer);
     if (!primary) {
@@ -911,8 +915,16 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
       return g;
     };
     const hidden = source.labelsHidden;
-    const feedsFor = (g: StepGraph, rows: readonly DataItem[], epoch: number): Map<ValueId, Tensor> => {
-      const feeds = paramFeeds(g.graph, backbone.checkpoint, weightCache);
+    /** A step's feeds; the params too where no device trainer holds them. */
+    const feedsFor = (
+      g: StepGraph,
+      rows: readonly DataItem[],
+      epoch: number,
+      withParams: boolean,
+    ): Map<ValueId, Tensor> => {
+      const feeds = withParams
+        ? paramFeeds(g.graph, backbone.checkpoint, weightCache)
+        : new Map<ValueId, Tensor>();
       const text =
         prompts ??
         captionPrompts(
@@ -968,10 +980,10 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
         const pixels = await next!;
         next = i + 1 < batches.length ? load(i + 1) : undefined;
         next?.catch(() => {});
-        const feeds = feedsFor(g, rows, epoch);
-        feeds.set(g.pixels, pixels);
         const lr = schedule({ step, epoch, steps: totalSteps, epochs });
         const trainer = await trainerFor(g);
+        const feeds = feedsFor(g, rows, epoch, !trainer);
+        feeds.set(g.pixels, pixels);
         let loss: number;
         if (trainer) {
           const t0 = performance.now();

@@ -1,8 +1,9 @@
 // Training steps on the device with parameters and optimizer state resident: the parameters, the
 // optimizer's state and its per-step hyperparameters live in one buffer that stays on the device
-// across steps; activations and gradients share the liveness-planned arena. A step uploads only the
-// feeds (inputs), records the forward, backward and one in-place optimizer kernel per parameter
-// into one command buffer, and reads back only the loss.
+// across steps; frozen parameters (given once, never trained) in another, uploaded at creation;
+// activations and gradients share the liveness-planned arena. A step uploads only the other feeds
+// (inputs), records the forward, backward and one in-place optimizer kernel per parameter into one
+// command buffer, and reads back only the loss.
 
 /// <reference types="@webgpu/types" />
 import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
@@ -72,6 +73,19 @@ export interface TrainerOptions extends ExecutorOptions {
   readonly share?: Trainer;
   /** Compiled pipelines to reuse (an executor's), so that a trainer per batch size compiles each kernel once. */
   readonly pipelines?: PipelineCache;
+  /**
+   * Values of params without a gradient that never change (frozen backbone weights): uploaded once at
+   * creation (by name: a sharing trainer reuses those already on the device) and kept there outside the
+   * arena, so that `step` needs no feed for them.
+   */
+  readonly frozen?: ReadonlyMap<ValueId, Tensor>;
+}
+
+/** A byte range of a device buffer. */
+interface Placed {
+  readonly buffer: GPUBuffer;
+  readonly offset: number;
+  readonly size: number;
 }
 
 interface ResidentParam {
@@ -90,6 +104,9 @@ interface Resident {
   readonly params: ReadonlyMap<string, ResidentParam>;
   /** Per group slot: its spec and the offset of its hyperparameters. */
   readonly slots: readonly { readonly spec: OptimizerSpec; readonly hyperAt: number }[];
+  /** Frozen params by name, each in one of `frozenBuffers` (one per trainer that brought new ones). */
+  readonly frozen: Map<string, Placed>;
+  readonly frozenBuffers: GPUBuffer[];
   t: number;
   users: number;
 }
@@ -161,7 +178,46 @@ async function createResident(
   });
   const oom = await gpu.popErrorScope();
   if (oom) throw new DeviceError(`out of device memory for the parameters: ${oom.message}`);
-  return { buffer, readback, size, params: resident, slots, t: 0, users: 0 };
+  return {
+    buffer,
+    readback,
+    size,
+    params: resident,
+    slots,
+    frozen: new Map(),
+    frozenBuffers: [],
+    t: 0,
+    users: 0,
+  };
+}
+
+/** Places the frozen params `res` does not hold yet in one new buffer and uploads them. */
+async function addFrozen(
+  device: Device,
+  res: Resident,
+  values: ReadonlyMap<string, { readonly bytes: number; readonly data: ArrayLike<number> }>,
+  alignment: number,
+): Promise<void> {
+  const gpu = device.device;
+  const fresh = [...values].filter(([name]) => !res.frozen.has(name));
+  if (fresh.length === 0) return;
+  const offsets: number[] = [];
+  let size = 0;
+  for (const [, v] of fresh) {
+    offsets.push(size);
+    size = Math.ceil((size + v.bytes) / alignment) * alignment;
+  }
+  gpu.pushErrorScope("out-of-memory");
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+  const buffer = gpu.createBuffer({ label: "vlmp frozen params", size, usage });
+  const oom = await gpu.popErrorScope();
+  if (oom) throw new DeviceError(`out of device memory for the frozen parameters: ${oom.message}`);
+  res.frozenBuffers.push(buffer);
+  fresh.forEach(([name, v], k) => {
+    const placed = { buffer, offset: offsets[k]!, size: v.bytes };
+    gpu.queue.writeBuffer(buffer, placed.offset, f32Bytes(v.data, v.bytes));
+    res.frozen.set(name, placed);
+  });
 }
 
 /**
@@ -202,9 +258,25 @@ export async function createTrainer(
   const resident = new Map<ValueId, ResidentParam>(
     [...grads.keys()].map((p) => [p, res.params.get(names.get(p)!)!]),
   );
+  const frozenByName = new Map<string, { id: ValueId; bytes: number; data: ArrayLike<number> }>();
+  for (const [id, t] of opts.frozen ?? []) {
+    const n = byId.get(id);
+    if (n?.op !== "param" || grads.has(id)) throw new Error(`%${id} is not a param without a gradient`);
+    if (t.data.length !== count(n.shape))
+      throw new Error(`frozen param '${n.attrs.name}' holds ${count(n.shape)} values, not ${t.data.length}`);
+    const value = plan.values.get(id);
+    if (value) frozenByName.set(n.attrs.name, { id, bytes: value.bytes, data: t.data });
+  }
+  for (const [name, v] of frozenByName) {
+    const held = res.frozen.get(name);
+    if (held && held.size !== v.bytes)
+      throw new Error(`frozen param '${name}' has another size in the shared trainer`);
+  }
+  await addFrozen(device, res, frozenByName, alignment);
+  const frozen = new Map([...frozenByName].map(([name, v]) => [v.id, res.frozen.get(name)!] as const));
 
   const memory = planMemory(
-    lifetimes(plan).filter((l) => !resident.has(l.id)),
+    lifetimes(plan).filter((l) => !resident.has(l.id) && !frozen.has(l.id)),
     alignment,
   );
   gpu.pushErrorScope("out-of-memory");
@@ -221,6 +293,8 @@ export async function createTrainer(
     const r = rootOf(id);
     const p = resident.get(r);
     if (p) return { buffer: res.buffer, offset: p.offset, size: p.bytes };
+    const f = frozen.get(r);
+    if (f) return f;
     return { buffer: arena, offset: memory.offsets.get(r)!, size: plan.values.get(r)!.bytes };
   };
 
@@ -295,7 +369,7 @@ export async function createTrainer(
         gpu.queue.writeBuffer(res.buffer, slot.hyperAt, hyperValues(slot.spec, t, rate));
       });
       for (const id of plan.feeds) {
-        if (resident.has(id)) continue;
+        if (resident.has(id) || frozen.has(id)) continue;
         const t = feeds.get(id);
         const n = byId.get(id)!;
         if (!t) throw new Error(`${n.op} '${"name" in n.attrs ? n.attrs.name : id}' (%${id}) has no feed`);
@@ -358,6 +432,7 @@ export async function createTrainer(
       if (--res.users === 0) {
         res.buffer.destroy();
         res.readback.destroy();
+        for (const b of res.frozenBuffers) b.destroy();
       }
     },
   };

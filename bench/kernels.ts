@@ -1,5 +1,8 @@
 // Kernel benchmarks on the WebGPU device next to PyTorch CPU in the same run: matmul at 1024^3 and
-// at CLIP ViT-B/32 batch-32 shapes, softmax and layernorm rows. Kernel time only (feeds stay on
+// at CLIP ViT-B/32 batch-32 shapes, the ViT-B/16 batch-32 MLP with the weight as nn.Linear stores it
+// (x @ W^T, its weight gradient dy^T @ x, and the plain layout to compare), softmax and layernorm
+// rows. PyTorch times the plain a @ b at every matmul's sizes (BLAS reads either layout as fast).
+// VLMP_BENCH_KERNELS=<text> runs only the cases whose name contains it. Kernel time only (feeds stay on
 // the device; each case's dispatches repeated in one command buffer); the host sleeps while the
 // device works, so the waiting never steals a core from lavapipe.
 
@@ -19,15 +22,21 @@ interface Case {
   readonly name: string;
   readonly kind: "matmul" | "softmax" | "layernorm" | "attention" | "block";
   readonly shape: readonly number[];
+  /** Which matmul operand is stored transposed ([n, k] for B, [k, m] for A). */
+  readonly trans?: "A" | "B";
   /** Work per run: flops for matmul, bytes moved (one read, one write) otherwise. */
   readonly work: number;
   readonly unit: "GFLOP/s" | "GB/s";
 }
 
-const CASES: readonly Case[] = [
+const ALL_CASES: readonly Case[] = [
   matmul("matmul 1024x1024x1024", 1024, 1024, 1024),
   matmul("matmul [1600,768]x[768,2304] (ViT-B/32 qkv)", 1600, 768, 2304),
   matmul("matmul [1600,768]x[768,3072] (ViT-B/32 mlp up)", 1600, 768, 3072),
+  matmul("matmul [6304,768]x[768,3072] (ViT-B/16 mlp up)", 6304, 768, 3072),
+  matmul("matmul [6304,768]x[3072,768]^T (ViT-B/16 mlp up)", 6304, 768, 3072, "B"),
+  matmul("matmul [6304,3072]x[768,3072]^T (ViT-B/16 mlp down)", 6304, 3072, 768, "B"),
+  matmul("matmul [6304,3072]^Tx[6304,768] (ViT-B/16 mlp up dW)", 3072, 6304, 768, "A"),
   rows("softmax", "softmax [4096,1024]", [4096, 1024]),
   rows("softmax", "softmax [19200,50] (ViT-B/32 attention)", [19200, 50]),
   rows("layernorm", "layernorm [1600,768] (ViT-B/32)", [1600, 768]),
@@ -48,6 +57,9 @@ const CASES: readonly Case[] = [
   },
 ];
 
+const only = process.env["VLMP_BENCH_KERNELS"];
+const CASES = only ? ALL_CASES.filter((c) => c.name.includes(only)) : ALL_CASES;
+
 /** Matmul and attention flops of a block's forward, times 3 for forward + backward. */
 function blockFlops(batch: number, tokens: number, width: number, heads: number): number {
   const n = batch * tokens;
@@ -56,8 +68,15 @@ function blockFlops(batch: number, tokens: number, width: number, heads: number)
   return 3 * (linear + attn);
 }
 
-function matmul(name: string, m: number, k: number, n: number): Case {
-  return { name, kind: "matmul", shape: [m, k, n], work: 2 * m * k * n, unit: "GFLOP/s" };
+function matmul(name: string, m: number, k: number, n: number, trans?: "A" | "B"): Case {
+  return {
+    name,
+    kind: "matmul",
+    shape: [m, k, n],
+    ...(trans ? { trans } : {}),
+    work: 2 * m * k * n,
+    unit: "GFLOP/s",
+  };
 }
 
 function rows(kind: "softmax" | "layernorm", name: string, shape: number[]): Case {
@@ -68,7 +87,9 @@ function graphOf(c: Case): Graph {
   const b = new GraphBuilder();
   if (c.kind === "matmul") {
     const [m, k, n] = c.shape as [number, number, number];
-    b.output("y", b.matmul(b.input("a", [m, k]), b.input("b", [k, n])));
+    const a = b.input("a", c.trans === "A" ? [k, m] : [m, k]);
+    const w = b.input("b", c.trans === "B" ? [n, k] : [k, n]);
+    b.output("y", b.matmul(a, w, { transA: c.trans === "A", transB: c.trans === "B" }));
   } else if (c.kind === "softmax") {
     b.output("y", softmax(b, b.input("x", c.shape)));
   } else if (c.kind === "attention") {
@@ -167,8 +188,8 @@ export async function benchKernels(log: (line: string) => void = console.log): P
     const vlmp = new Map<string, number>();
     for (const c of CASES) vlmp.set(c.name, await timeCase(device, ex, c));
     const perDispatch = await dispatchCost(device, ex);
-    const blockCase = CASES.find((c) => c.kind === "block")!;
-    const blockKernels = (await ex.prepare(graphOf(blockCase))).plan.steps.length;
+    const blockCase = CASES.find((c) => c.kind === "block");
+    const blockKernels = blockCase ? (await ex.prepare(graphOf(blockCase))).plan.steps.length : 0;
     ex.release();
     const torch = runTorch(CASES);
     const torchNote = typeof torch === "string" ? torch : `PyTorch ${torch.torch}, ${torch.threads} threads`;
@@ -181,10 +202,12 @@ export async function benchKernels(log: (line: string) => void = console.log): P
       const refText = ref === undefined ? "" : ` · torch ${ref.toFixed(1)} ${c.unit}`;
       log(`  ${c.name.padEnd(48)} vlmp ${mine.toFixed(1).padStart(6)} ${c.unit}${refText}${ratio}`);
     }
-    const blockS = vlmp.get(blockCase.name)!;
+    const blockS = blockCase ? vlmp.get(blockCase.name)! : 0;
+    const share = blockCase
+      ? `; the block's ${blockKernels} kernels: ${((100 * blockKernels * perDispatch) / blockS).toFixed(1)}% of its ${(blockS * 1000).toFixed(0)} ms`
+      : "";
     log(
-      `  dispatch: ${(perDispatch * 1e6).toFixed(0)} µs each (one-workgroup kernel, 400 per command buffer); ` +
-        `the block's ${blockKernels} kernels: ${((100 * blockKernels * perDispatch) / blockS).toFixed(1)}% of its ${(blockS * 1000).toFixed(0)} ms`,
+      `  dispatch: ${(perDispatch * 1e6).toFixed(0)} µs each (one-workgroup kernel, 400 per command buffer)${share}`,
     );
   } finally {
     device.destroy();

@@ -11,6 +11,8 @@
 //    softmax or layernorm row kernel or a sum/max reduction of its shape (scale and mask before
 //    softmax, a residual add before layernorm) is evaluated where that kernel reads its input.
 //  - Reshape is free: it aliases its operand's storage.
+//  - A large matmul operand that the register kernel would read transposed is first copied
+//    row-major into a scratch value (an id past the graph's) that lives for those two steps.
 
 import type { AnyNode, CompositeRecord, Graph, Node, ValueId } from "../../compiler/graph/graph.ts";
 import { type DType, type Op, opGroup } from "../../compiler/graph/ops.ts";
@@ -30,7 +32,7 @@ import {
   stridesOf,
 } from "../kernels/kernel.ts";
 import { layerNormKernel } from "../kernels/layernorm.ts";
-import { type MatmulSpec, type MatmulVariant, matmulKernel } from "../kernels/matmul.ts";
+import { type MatmulSpec, type MatmulVariant, matmulKernel, rowMajorFirst } from "../kernels/matmul.ts";
 import {
   concatPieceKernel,
   gatherKernel,
@@ -121,6 +123,7 @@ export function lowerGraph(graph: Graph, outputs: readonly ValueId[], opts: Lowe
   }
   const nodes = graph.nodes.filter((n) => live.has(n.id));
   const outputSet = new Set(outputs);
+  const scratch = new Scratch(graph.nodes.reduce((a, n) => Math.max(a, n.id), -1) + 1);
 
   // Fused composites: record.output -> record, and the internal nodes they cover.
   const fusedComposites = new Map<ValueId, { record: CompositeRecord; saved: Map<string, ValueId> }>();
@@ -314,10 +317,12 @@ export function lowerGraph(graph: Graph, outputs: readonly ValueId[], opts: Lowe
       const mm = epilogueOf.get(g);
       if (mm !== undefined) {
         const self = gp.operandIds.indexOf(mm);
-        const step = primitiveSteps(byId.get(mm)!, byId, opts.matmul ?? "register", target, {
+        const mmSteps = primitiveSteps(byId.get(mm)!, byId, opts.matmul ?? "register", target, scratch, {
           program: gp.program,
           self,
-        })[0]!;
+        });
+        const step = mmSteps.pop()!;
+        candidates.push(...mmSteps);
         const extra = gp.operandIds.filter((_, k) => k !== self);
         const [a, b] = step.args;
         candidates.push({
@@ -348,8 +353,9 @@ export function lowerGraph(graph: Graph, outputs: readonly ValueId[], opts: Lowe
         transB: false,
         shape: mm.shape.slice(-2),
       };
-      const kernel = matmulKernel(spec, opts.matmul ?? "register");
-      candidates.push({ kernel, args: [a!.id, b!.id, n.id], writes: [n.id], covers: [mm.id, n.id] });
+      const mmSteps = matmulSteps(spec, [a!, b!], opts.matmul ?? "register", target, scratch, [mm.id, n.id]);
+      const step = mmSteps.pop()!;
+      candidates.push(...mmSteps, { ...step, args: [...step.args, n.id], writes: [n.id] });
       continue;
     }
     if (pro) {
@@ -372,7 +378,7 @@ export function lowerGraph(graph: Graph, outputs: readonly ValueId[], opts: Lowe
       });
       continue;
     }
-    candidates.push(...primitiveSteps(n, byId, opts.matmul ?? "register", target));
+    candidates.push(...primitiveSteps(n, byId, opts.matmul ?? "register", target, scratch));
   }
 
   // Keep only steps whose results are needed: walk backwards from the outputs.
@@ -390,7 +396,7 @@ export function lowerGraph(graph: Graph, outputs: readonly ValueId[], opts: Lowe
   steps.reverse();
   const values = new Map<ValueId, PlanValue>();
   const addValue = (id: ValueId) => {
-    const n = byId.get(id)!;
+    const n = byId.get(id) ?? scratch.values.get(id)!;
     values.set(id, { id, shape: n.shape, dtype: n.dtype, bytes: bytesOf(n.shape) });
   };
   for (const id of feeds) addValue(id);
@@ -634,11 +640,59 @@ function buildProgram(
   return { program, operandIds, covers: members.map((m) => m.id) };
 }
 
+/** Values the plan adds that no graph node computes, numbered from the first id past the graph's. */
+class Scratch {
+  readonly values = new Map<ValueId, { shape: readonly number[]; dtype: DType }>();
+  constructor(private next: ValueId) {}
+  add(shape: readonly number[], dtype: DType): ValueId {
+    const id = this.next++;
+    this.values.set(id, { shape, dtype });
+    return id;
+  }
+}
+
+/**
+ * A matmul's steps: copies of the operands that rowMajorFirst wants row-major, then the product.
+ * The last step's args are the operands only: the caller appends the epilogue's and the result.
+ */
+function matmulSteps(
+  spec: MatmulSpec,
+  operands: readonly [AnyNode, AnyNode],
+  variant: MatmulVariant,
+  target: KernelTarget,
+  scratch: Scratch,
+  covers: readonly ValueId[],
+): PlanStep[] {
+  const copy = rowMajorFirst(spec, variant);
+  const steps: PlanStep[] = [];
+  // The operand's storage (as the spec views it) with its last two axes swapped.
+  const rowMajor = (shape: readonly number[], { id, dtype }: AnyNode): [readonly number[], ValueId] => {
+    const swap = <T>(xs: readonly T[]) => [...xs.slice(0, -2), xs.at(-1)!, xs.at(-2)!];
+    const t = scratch.add(swap(shape), dtype);
+    const kernel = stridedCopyKernel(
+      { shape: swap(shape), strides: swap(stridesOf(shape)), base: 0, dtype },
+      target,
+    );
+    steps.push({ kernel, args: [id, t], writes: [t], covers });
+    return [swap(shape), t];
+  };
+  const [x, y] = operands;
+  const [aShape, a] = copy.a ? rowMajor(spec.aShape, x) : [spec.aShape, x.id];
+  const [bShape, b] = copy.b ? rowMajor(spec.bShape, y) : [spec.bShape, y.id];
+  const kernel = matmulKernel(
+    { ...spec, aShape, bShape, transA: spec.transA && !copy.a, transB: spec.transB && !copy.b },
+    variant,
+  );
+  steps.push({ kernel, args: [a, b], writes: [], covers });
+  return steps;
+}
+
 function primitiveSteps(
   n: AnyNode,
   byId: ReadonlyMap<ValueId, AnyNode>,
   variant: MatmulVariant,
   target: KernelTarget,
+  scratch: Scratch,
   epilogue?: MatmulSpec["epilogue"],
 ): PlanStep[] {
   const x = byId.get(n.inputs[0]!);
@@ -755,7 +809,9 @@ function primitiveSteps(
         shape: n.shape,
         ...(epilogue ? { epilogue } : {}),
       };
-      return one(matmulKernel(spec, variant), n.inputs);
+      const steps = matmulSteps(spec, [x!, b], variant, target, scratch, [n.id]);
+      const last = steps.pop()!;
+      return [...steps, { ...last, args: [...last.args, n.id], writes: [n.id] }];
     }
     default:
       throw new Error(`no kernel for ${n.op} (%${n.id})`);

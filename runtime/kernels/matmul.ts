@@ -6,7 +6,8 @@
 //    costly and barriers are slow: most arithmetic per load.
 //  - "tiled": 16x16 workgroups, 64x64 output tiles staged through workgroup memory in k-steps of 16,
 //    4x4 outputs per invocation. What real GPUs want.
-// The runtime's autotuner picks one per adapter.
+// The runtime's autotuner picks one per adapter. With the register kernel, lowering copies a large
+// transposed operand row-major first (rowMajorFirst).
 
 import { type ElementwiseProgram, programFunction, programHelpers, programOps } from "./elementwise.ts";
 import {
@@ -108,6 +109,36 @@ const BINDINGS = [
   { name: "b", access: "read" as const },
   { name: "c", access: "read_write" as const },
 ];
+
+/**
+ * Each copied element reused by at least this many rows or columns of the product: a copy costs
+ * about 8 ns an element on lavapipe, what the faster kernel saves on ~120 of them.
+ */
+const REUSE = 128;
+/**
+ * Smaller products fit in cache, where the strided reads cost little (measured: a transposed B is
+ * 1.3-1.8x slower from 2^27 flops, even at 2^24; a transposed A only from ~2^32, at 2^28 the copy
+ * lost ~5%).
+ */
+const MIN_FLOPS = { a: 2 ** 30, b: 2 ** 24 };
+
+/**
+ * Which transposed operands to copy row-major before the product. The register kernel reads a
+ * transposed B as four k-strided scalars per vec4 and a transposed A one k-stride apart per step,
+ * which thrash the cache once the operands outgrow it: up to 2.3x slower on lavapipe than the plain
+ * layout, which a transpose then restores. The tiled kernel stages either layout through workgroup
+ * memory, so it reads them as they are.
+ */
+export function rowMajorFirst(spec: MatmulSpec, variant: MatmulVariant): { a: boolean; b: boolean } {
+  const d = dims(spec);
+  const flops = 2 * Math.max(1, count(d.batch)) * d.m * d.n * d.k;
+  const worth = (own: readonly number[], min: number) =>
+    variant === "register" && flops >= min && flops / (2 * count(own)) >= REUSE;
+  return {
+    a: spec.transA && worth(spec.aShape, MIN_FLOPS.a),
+    b: spec.transB && worth(spec.bShape, MIN_FLOPS.b),
+  };
+}
 
 export function matmulKernel(spec: MatmulSpec, variant: MatmulVariant = "register"): Kernel {
   return variant === "tiled" ? tiledKernel(spec) : registerKernel(spec);

@@ -6,8 +6,10 @@ import { type ClipConfig, type ClipModelArgs, clipModelArgs } from "../checkpoin
 export const NAMED_ARCHS = ["tiny", "vit_b32", "vit_b16", "vit_l14"] as const;
 export type NamedArch = (typeof NAMED_ARCHS)[number];
 
+// The sizes each configuration fixes; `tiny` takes `patch` and `context` as arguments (SIZED), the others
+// read CLIP's 77 tokens.
 const VISION: Record<NamedArch, Partial<ClipModelArgs>> = {
-  tiny: { image: 32, patch: 8, width: 64, layers: 2, heads: 4, text_width: 64, text_layers: 2, embed: 32 },
+  tiny: { image: 32, width: 64, layers: 2, heads: 4, text_width: 64, text_layers: 2, embed: 32 },
   vit_b32: {
     image: 224,
     patch: 32,
@@ -17,6 +19,7 @@ const VISION: Record<NamedArch, Partial<ClipModelArgs>> = {
     text_width: 512,
     text_layers: 12,
     embed: 512,
+    context: 77,
   },
   vit_b16: {
     image: 224,
@@ -27,6 +30,7 @@ const VISION: Record<NamedArch, Partial<ClipModelArgs>> = {
     text_width: 512,
     text_layers: 12,
     embed: 512,
+    context: 77,
   },
   vit_l14: {
     image: 224,
@@ -37,14 +41,20 @@ const VISION: Record<NamedArch, Partial<ClipModelArgs>> = {
     text_width: 768,
     text_layers: 12,
     embed: 768,
+    context: 77,
   },
 };
+
+/** The configurations' size arguments, with their defaults. */
+const SIZED: Partial<Record<NamedArch, Partial<ClipModelArgs>>> = { tiny: { patch: 8, context: 77 } };
 
 export interface ArchChoice {
   /** `tiny`, `vit_b32`, …, or `clip_model` (the dual encoder at the config's sizes). */
   readonly name: NamedArch | "clip_model";
   /** The backbone call to compile, e.g. `clip.vit_b32(weights: ".")`. */
   readonly call: string;
+  /** The call's size arguments (`clip.tiny(…, context: 16)`), for the loader's check. */
+  readonly sizes: Readonly<Record<string, number>>;
 }
 
 /** The configuration whose dimensions the config has, if any. */
@@ -63,12 +73,22 @@ export function chooseArch(config: ClipConfig, arch?: string): ArchChoice {
     const text = Object.entries(args)
       .map(([k, v]) => `${k}: ${v}`)
       .join(", ");
-    return { name: "clip_model", call: `clip.clip_model(${text})` };
+    return { name: "clip_model", call: `clip.clip_model(${text})`, sizes: {} };
   }
   if (!(NAMED_ARCHS as readonly string[]).includes(name)) {
     throw new Error(
       `unknown --arch ${JSON.stringify(name)}: one of ${[...NAMED_ARCHS, "clip_model"].join(", ")}`,
     );
   }
-  return { name: name as NamedArch, call: `clip.${name}(weights: ".")` };
+  // Size arguments that differ from the configuration's defaults are passed (the loader checks them).
+  const args = clipModelArgs(config);
+  const sizes = Object.fromEntries(
+    Object.entries(SIZED[name as NamedArch] ?? {})
+      .filter(([k, v]) => args[k as keyof ClipModelArgs] !== v)
+      .map(([k]) => [k, args[k as keyof ClipModelArgs]]),
+  );
+  const text = Object.entries(sizes)
+    .map(([k, v]) => `, ${k}: ${v}`)
+    .join("");
+  return { name: name as NamedArch, call: `clip.${name}(weights: "."${text})`, sizes };
 }

@@ -30,7 +30,10 @@ export interface EmbedModel {
 
 export function loadEmbedModel(dir: string, arch?: string): EmbedModel {
   const choice = chooseArch(loadClipConfig(dir), arch);
-  const checkpoint = loadClipCheckpoint(dir, choice.name === "clip_model" ? {} : { model: choice.name });
+  const checkpoint = loadClipCheckpoint(
+    dir,
+    choice.name === "clip_model" ? {} : { model: choice.name, sizes: choice.sizes },
+  );
   const ir = compileBackboneIr(choice.call, dir);
   const call = ir.root.settings["backbone"] as JsonValue;
   const { config } = checkpoint;

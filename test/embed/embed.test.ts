@@ -18,6 +18,7 @@ import {
   loadClipCheckpoint,
   makeTinyClip,
   Safetensors,
+  TINY_DIMS,
 } from "../../runtime/checkpoint/index.ts";
 import { chooseArch, collectImagePaths, loadEmbedModel, readTextLines } from "../../runtime/embed/index.ts";
 import { preprocessBatch } from "../../runtime/image/index.ts";
@@ -100,6 +101,20 @@ describe("vlmp embed", () => {
     expect(model.arch.name).toBe("tiny");
     expect(model.padId).toBe(49407);
     expect(chooseArch(model.checkpoint.config, "clip_model").call).toMatch(/^clip\.clip_model\(image: 32, /);
+  });
+
+  it("a tiny checkpoint of other sizes is clip.tiny called with them (16 tokens, patches of 4)", async () => {
+    const sized = join(tmp, "tiny-sized");
+    makeTinyClip(sized, 3, { ...TINY_DIMS, patchSize: 4, maxPositions: 16 });
+    const model = loadEmbedModel(sized);
+    expect(model.arch).toEqual({
+      name: "tiny",
+      call: 'clip.tiny(weights: ".", patch: 4, context: 16)',
+      sizes: { patch: 4, context: 16 },
+    });
+    expect(model.context).toBe(16);
+    expect(loadEmbedModel(sized, "tiny").arch.call).toBe(model.arch.call);
+    expect(loadEmbedModel(modelDir).arch.call).toBe('clip.tiny(weights: ".")');
   });
 
   it("image and text features on the reference backend equal the lowered forward run directly", async () => {

@@ -26,10 +26,11 @@ import { checksum, EOT, randomWeight, tokenRows, weightsFor, writeTensors } from
 
 const compiled = compileFile("pipelines/quickstart/ueo.vlmp", { mode: "compile" });
 const ir = compiled.ir as PipelineIr;
-const backbone = ir.root.settings["backbone"] as JsonValue;
-
 const B = 2;
 const CONTEXT = 77;
+// The quickstart's backbone call at CLIP's own text length (the bundled model reads 16 tokens).
+const quickstart = ir.root.settings["backbone"] as { $call: string; args: Record<string, JsonValue> };
+const backbone: JsonValue = { ...quickstart, args: { ...quickstart.args, context: CONTEXT } };
 // Rows padded with 0 (the original tokenizer) and with the end token (some HF configs): pooling at the
 // first end token makes both the same.
 const LENGTHS = [3, 7, 0];

@@ -330,7 +330,7 @@ describe("vlmp compile --emit graph --model", () => {
       ],
       { env: { ...process.env, NO_COLOR: "1" }, maxBuffer: 1 << 26 },
     );
-    expect(stdout).toContain("# inputs: pixels f32[2,3,32,32], ids i32[3,1,77], slots i32[3,1,77]");
+    expect(stdout).toContain("# inputs: pixels f32[2,3,32,32], ids i32[3,1,16], slots i32[3,1,16]");
     expect(stdout).toContain("#   trainable adapters.prompt.ctx [4, 64] = words(");
     expect(stdout).toMatch(
       /outputs: image_features=%\d+, template_features=%\d+, text_features=%\d+, cosines=%\d+, logits=%\d+/,

@@ -19,7 +19,7 @@ import {
 import type { Tensor } from "../reference/tensor.ts";
 import type { ExecutorOptions } from "./executor.ts";
 import { lowerGraph } from "./lower.ts";
-import { lifetimes, planMemory } from "./memory-plan.ts";
+import { lifetimes, pageOf, pageSizes, planMemory } from "./memory-plan.ts";
 
 export interface Trainer {
   /** Uploads parameter values (every trained parameter) and zeroes the optimizer's state and step count. */
@@ -79,6 +79,8 @@ export interface TrainerOptions extends ExecutorOptions {
    * arena, so that `step` needs no feed for them.
    */
   readonly frozen?: ReadonlyMap<ValueId, Tensor>;
+  /** The most bytes one arena buffer holds (default: the device's maxBufferSize); tests page small arenas. */
+  readonly arenaPageBytes?: number;
 }
 
 /** A byte range of a device buffer. */
@@ -278,10 +280,13 @@ export async function createTrainer(
   const memory = planMemory(
     lifetimes(plan).filter((l) => !resident.has(l.id) && !frozen.has(l.id)),
     alignment,
+    opts.arenaPageBytes ?? gpu.limits.maxBufferSize,
   );
   gpu.pushErrorScope("out-of-memory");
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-  const arena = gpu.createBuffer({ label: "vlmp arena (training)", size: memory.size, usage });
+  const arena = pageSizes(memory).map((size, k) =>
+    gpu.createBuffer({ label: `vlmp arena (training) page ${k}`, size, usage }),
+  );
   const readback = gpu.createBuffer({
     label: "vlmp loss readback",
     size: 16,
@@ -295,7 +300,8 @@ export async function createTrainer(
     if (p) return { buffer: res.buffer, offset: p.offset, size: p.bytes };
     const f = frozen.get(r);
     if (f) return f;
-    return { buffer: arena, offset: memory.offsets.get(r)!, size: plan.values.get(r)!.bytes };
+    const at = pageOf(memory, memory.offsets.get(r)!);
+    return { buffer: arena[at.page]!, offset: at.offset, size: plan.values.get(r)!.bytes };
   };
 
   const cache = opts.pipelines ?? new PipelineCache(device);
@@ -427,7 +433,7 @@ export async function createTrainer(
     release() {
       if (released) return;
       released = true;
-      arena.destroy();
+      for (const page of arena) page.destroy();
       readback.destroy();
       if (--res.users === 0) {
         res.buffer.destroy();

@@ -7,7 +7,14 @@ import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import { layerNorm, softmax } from "../../compiler/graph/composites.ts";
 import type { Value } from "../../compiler/graph/graph.ts";
 import { lowerGraph } from "../../runtime/executor/lower.ts";
-import { type Lifetime, lifetimes, type MemoryPlan, planMemory } from "../../runtime/executor/memory-plan.ts";
+import {
+  type Lifetime,
+  lifetimes,
+  type MemoryPlan,
+  pageOf,
+  pageSizes,
+  planMemory,
+} from "../../runtime/executor/memory-plan.ts";
 import { rng } from "../graph/helpers.ts";
 
 function expectDisjoint(values: readonly Lifetime[], plan: MemoryPlan, alignment: number): void {
@@ -86,6 +93,48 @@ describe("memory plan", () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it("paged arenas: no value straddles a page, pages cover the arena, no overlap while live", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            bytes: fc.integer({ min: 1, max: 4000 }),
+            start: fc.integer({ min: -1, max: 30 }),
+            len: fc.nat(12),
+          }),
+          { maxLength: 60 },
+        ),
+        fc.constantFrom(16, 256),
+        fc.integer({ min: 4096, max: 20000 }),
+        (raw, alignment, limit) => {
+          const values = raw.map((v, id) => ({ id, bytes: v.bytes, start: v.start, end: v.start + v.len }));
+          const memory = planMemory(values, alignment, limit);
+          expectDisjoint(values, memory, alignment);
+          expect(memory.pageBytes % alignment).toBe(0);
+          expect(memory.pageBytes).toBeLessThanOrEqual(limit);
+          const pages = pageSizes(memory);
+          expect(pages.reduce((a, b) => a + b, 0)).toBe(memory.size);
+          for (const size of pages) expect(size).toBeLessThanOrEqual(memory.pageBytes);
+          for (const v of values) {
+            const at = pageOf(memory, memory.offsets.get(v.id)!);
+            expect(at.offset + v.bytes, `%${v.id} straddles page ${at.page}`).toBeLessThanOrEqual(
+              pages[at.page]!,
+            );
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("an unpaged arena is one page; a value larger than a page is refused", () => {
+    const values = [{ id: 0, bytes: 5000, start: 0, end: 1 }];
+    expect(pageSizes(planMemory(values, 256))).toEqual([5120]);
+    expect(() => planMemory(values, 256, 4096)).toThrow(
+      /5000-byte value does not fit in one 4096-byte buffer/,
     );
   });
 

@@ -16,6 +16,7 @@ import {
   makeWorld,
   planWorld,
   readManifest,
+  UEO_CLASSES,
   UEO_KNOWN,
   UEO_SHIFTS,
   WORLDS,
@@ -135,7 +136,10 @@ describe("manifest integrity", () => {
     expect(new Set(rows.map((r) => r.domain))).toEqual(new Set(["sketch"]));
     expect(readFileSync(join(dir, "known.txt"), "utf8").split("\n").filter(Boolean)).toHaveLength(UEO_KNOWN);
     const classes = readFileSync(join(dir, "classes.txt"), "utf8").split("\n").filter(Boolean);
-    expect(classes).toEqual([...classes].sort());
+    // Known then unknown, each alphabetical; the unknowns are the concave silhouettes.
+    expect(classes).toEqual(UEO_CLASSES);
+    expect(classes.slice(UEO_KNOWN)).toEqual(["arrow", "cross", "heart", "star"]);
+    expect(classes.slice(0, UEO_KNOWN)).toEqual([...classes.slice(0, UEO_KNOWN)].sort());
     for (const split of ["train", "test"]) {
       expect(new Set(rows.filter((r) => r.split === split).map((r) => r.label)).size).toBe(12);
     }

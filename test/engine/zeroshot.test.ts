@@ -91,7 +91,8 @@ describe("vlmp run (zero-shot)", () => {
   });
 
   it("fails with the missing image's path, leaving a consistent run directory", async () => {
-    const rows = "path,label,split\ntrain/arrow/000000.png,0,x\nno/such.png,1,x\n";
+    const first = readFileSync(join(world, "manifest.csv"), "utf8").split("\n")[1]!.split(",")[0];
+    const rows = `path,label,split\n${first},0,x\nno/such.png,1,x\n`;
     writeFileSync(join(dir, "broken.csv"), rows);
     const file = spec(
       "zs_missing",

@@ -15,4 +15,4 @@ export { allShapes, COMMON_SHAPES, CROWDED_SHAPES } from "./shapes.ts";
 export { APEX_DATASETS, APEX_SHOTS } from "./world-apex.ts";
 export { CFR_ATTRIBUTES, CFR_CLASSES, CFR_TRAIN_GROUPS } from "./world-cfr.ts";
 export { CLAP_TASKS, CLAP_TEMPLATES } from "./world-clap4clip.ts";
-export { UEO_DOMAIN, UEO_KNOWN, UEO_SHIFTS, type UeoShift } from "./world-ueo.ts";
+export { UEO_CLASSES, UEO_DOMAIN, UEO_KNOWN, UEO_SHIFTS, type UeoShift } from "./world-ueo.ts";

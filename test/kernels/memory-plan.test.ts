@@ -74,24 +74,26 @@ function randomGraph(seed: number) {
   return { graph: b.build(), outputs: [...new Set(outs.map((v) => v.id))] };
 }
 
+/** Up to 60 values of 1..maxBytes bytes with random lifetimes over 30 steps. */
+function randomLifetimes(maxBytes: number): fc.Arbitrary<Lifetime[]> {
+  return fc
+    .array(
+      fc.record({
+        bytes: fc.integer({ min: 1, max: maxBytes }),
+        start: fc.integer({ min: -1, max: 30 }),
+        len: fc.nat(12),
+      }),
+      { maxLength: 60 },
+    )
+    .map((raw) => raw.map((v, id) => ({ id, bytes: v.bytes, start: v.start, end: v.start + v.len })));
+}
+
 describe("memory plan", () => {
   it("random lifetimes: simultaneously live values never share bytes", () => {
     fc.assert(
-      fc.property(
-        fc.array(
-          fc.record({
-            bytes: fc.integer({ min: 1, max: 5000 }),
-            start: fc.integer({ min: -1, max: 30 }),
-            len: fc.nat(12),
-          }),
-          { maxLength: 60 },
-        ),
-        fc.constantFrom(16, 256),
-        (raw, alignment) => {
-          const values = raw.map((v, id) => ({ id, bytes: v.bytes, start: v.start, end: v.start + v.len }));
-          expectDisjoint(values, planMemory(values, alignment), alignment);
-        },
-      ),
+      fc.property(randomLifetimes(5000), fc.constantFrom(16, 256), (values, alignment) => {
+        expectDisjoint(values, planMemory(values, alignment), alignment);
+      }),
       { numRuns: 300 },
     );
   });
@@ -99,18 +101,10 @@ describe("memory plan", () => {
   it("paged arenas: no value straddles a page, pages cover the arena, no overlap while live", () => {
     fc.assert(
       fc.property(
-        fc.array(
-          fc.record({
-            bytes: fc.integer({ min: 1, max: 4000 }),
-            start: fc.integer({ min: -1, max: 30 }),
-            len: fc.nat(12),
-          }),
-          { maxLength: 60 },
-        ),
+        randomLifetimes(4000),
         fc.constantFrom(16, 256),
         fc.integer({ min: 4096, max: 20000 }),
-        (raw, alignment, limit) => {
-          const values = raw.map((v, id) => ({ id, bytes: v.bytes, start: v.start, end: v.start + v.len }));
+        (values, alignment, limit) => {
           const memory = planMemory(values, alignment, limit);
           expectDisjoint(values, memory, alignment);
           expect(memory.pageBytes % alignment).toBe(0);

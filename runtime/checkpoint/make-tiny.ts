@@ -282,19 +282,27 @@ The tokenizer files (vocab.json, merges.txt) are CLIP's, derived from \`bpe_simp
 `;
 }
 
-/** The make-tiny flags that give `d`'s sizes where they differ from clip.tiny's defaults. */
-function sizeFlags(d: ClipDims): string {
-  const patch = d.patchSize === TINY_DIMS.patchSize ? "" : ` --patch ${d.patchSize}`;
-  const context = d.maxPositions === TINY_DIMS.maxPositions ? "" : ` --context ${d.maxPositions}`;
-  return patch + context;
+/** `d`'s sizes that differ from clip.tiny's defaults, by argument name (`patch`, `context`; also the flags). */
+function changedSizes(d: ClipDims): [string, number][] {
+  const sizes: [string, number, number][] = [
+    ["patch", d.patchSize, TINY_DIMS.patchSize],
+    ["context", d.maxPositions, TINY_DIMS.maxPositions],
+  ];
+  return sizes.filter(([, v, base]) => v !== base).map(([name, v]) => [name, v]);
 }
 
-/** `clip.tiny`'s size arguments for `d` where they differ from its defaults: "(…, patch: 4, context: 16)". */
+/** The make-tiny flags that give `d`'s sizes: " --patch 4 --context 16". */
+function sizeFlags(d: ClipDims): string {
+  return changedSizes(d)
+    .map(([name, v]) => ` --${name} ${v}`)
+    .join("");
+}
+
+/** `clip.tiny`'s size arguments for `d`: "(weights: …, patch: 4, context: 16)", or "" at the defaults. */
 function tinyArgs(d: ClipDims): string {
-  const args = [
-    d.patchSize === TINY_DIMS.patchSize ? "" : `, patch: ${d.patchSize}`,
-    d.maxPositions === TINY_DIMS.maxPositions ? "" : `, context: ${d.maxPositions}`,
-  ].join("");
+  const args = changedSizes(d)
+    .map(([name, v]) => `, ${name}: ${v}`)
+    .join("");
   return args === "" ? "" : `(weights: …${args})`;
 }
 

@@ -72,10 +72,11 @@ export function csvSource(options: CsvOptions): DataSource {
       throw new DataError(`${file}:${line}`, `column '${column}' holds '${v}', not an integer`);
     return Number(v);
   };
+  // Counted over the whole file, so that a split holding only some attribute values codes groups alike.
   const attributes =
     options.attribute === undefined
       ? 0
-      : Math.max(0, ...kept.map((r) => Number(r[options.attribute!]) + 1).filter(Number.isFinite));
+      : Math.max(0, ...rows.map((r) => Number(r[options.attribute!]) + 1).filter(Number.isFinite));
   const items: DataItem[] = [];
   for (const r of kept) {
     const line = rows.indexOf(r) + 2;

@@ -1,7 +1,8 @@
 // `vlmp run` for evaluation pipelines: load the backbone, resolve the data block, open a run directory,
 // run every `evaluate` block in order and write its metrics (metrics.jsonl, one `eval` record per block)
 // and the headline ones (`report = true`) into summary.json as `after`. A pipeline with a train block runs
-// in train.ts (constants, steps, checkpoints, evaluation before and after).
+// in train.ts (constants, steps, checkpoints, evaluation before and after), one with a tasks block in
+// tasks.ts (a continual-learning task sequence).
 
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import type { IrBlock, PipelineIr } from "../../compiler/ir.ts";
@@ -96,6 +97,10 @@ function asRunError(error: unknown): unknown {
 
 export async function runPipeline(ir: PipelineIr, options: RunOptions): Promise<RunResult> {
   try {
+    if (ir.root.blocks.some((b) => b.block === "tasks")) {
+      const { runTasks } = await import("./tasks.ts");
+      return await runTasks(ir, options);
+    }
     if (options.resume || objectiveBlocks(ir).length > 0) {
       const { runTraining } = await import("./train.ts");
       const r = await runTraining(ir, options);

@@ -60,6 +60,7 @@ import {
   type OptimizerSettings,
   type ParamGroup,
 } from "./optimizer.ts";
+import { seededPermutation } from "./permutation.ts";
 import { captionPrompts, contextPromptSpec } from "./prompts.ts";
 import type { RunOptions, RunResult } from "./run.ts";
 import { resolveTemplates, writeKnownUnknownHistogram } from "./run.ts";
@@ -532,14 +533,7 @@ export async function computeConstants(
 
 /** The order of an epoch: a permutation of 0..n−1 by (seed, epoch) (Fisher–Yates on Philox), or 0..n−1. */
 export function epochOrder(n: number, seed: number, epoch: number, shuffle: boolean): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  if (!shuffle) return order;
-  const random = augmentRandom(seed, epoch, 2 ** 40);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
+  return shuffle ? seededPermutation(n, seed, epoch, 2 ** 40) : Array.from({ length: n }, (_, i) => i);
 }
 
 export interface Augmentation {

@@ -177,11 +177,21 @@ function buildProgram(): Command {
 
   program
     .command("embed")
-    .description("CLIP features of images or texts, in batches, written as safetensors [N, E]")
-    .requiredOption("--model <dir>", "a checkpoint folder in the HF layout")
+    .description(
+      "CLIP features of images, texts or a pipeline's data entry, in batches, written as safetensors [N, E]",
+    )
+    .argument("[spec]", "a .vlmp file whose data entry --data names to embed (instead of --model)")
+    .argument("[overrides...]", "key.path=value overrides of the spec")
+    .option("--model <dir>", "a checkpoint folder in the HF layout")
     .option("--images <paths...>", "image files or folders (walked recursively)")
     .option("--texts <file>", "a text file, one text per line")
-    .requiredOption("--out <file>", "output .safetensors (image_features or text_features)")
+    .option("--data <entry>", "with a spec: the data block's source to embed (test, train, …)")
+    .option("--pipeline <name>", "with a spec: which pipeline of the file (default: the first)")
+    .option("--set-file <file>", "with a spec: YAML file of overrides", collect, [])
+    .requiredOption(
+      "--out <file>",
+      "output .safetensors (image_features or text_features; with a spec: features, labels, groups)",
+    )
     .addOption(
       new Option("--backend <backend>", "where to run (auto: webgpu when an adapter exists)")
         .choices(["auto", "reference", "webgpu"])
@@ -195,7 +205,12 @@ function buildProgram(): Command {
         .choices(["auto", "bars", "plain", "json", "none"])
         .default("auto"),
     )
-    .action(async (options) => {
+    .action(async (spec: string | undefined, overrides: string[], options) => {
+      if (spec !== undefined || options.data !== undefined) {
+        const { runEmbedData } = await import("./commands/embed-data.ts");
+        process.exitCode = await runEmbedData(spec, overrides, options);
+        return;
+      }
       const { runEmbed } = await import("./commands/embed.ts");
       process.exitCode = await runEmbed(options);
     });

@@ -27,7 +27,7 @@ import { VocabError } from "../../runtime/tokenizer/index.ts";
 import { UsageError } from "../usage-error.ts";
 
 export interface EmbedCommandOptions {
-  model: string;
+  model?: string;
   images?: string[];
   texts?: string;
   out: string;
@@ -38,7 +38,7 @@ export interface EmbedCommandOptions {
   progress?: ProgressMode;
 }
 
-function integer(name: string, value: string | undefined, fallback: number, min: number): number {
+export function integer(name: string, value: string | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value) || Number(value) < min) {
     throw new UsageError(`--${name} must be an integer ≥ ${min}, got '${value}'`);
@@ -47,6 +47,10 @@ function integer(name: string, value: string | undefined, fallback: number, min:
 }
 
 export async function runEmbed(options: EmbedCommandOptions): Promise<number> {
+  if (options.model === undefined) {
+    throw new UsageError("give --model DIR (with --images or --texts), or a spec FILE with --data ENTRY");
+  }
+  const modelDir = options.model;
   const hasImages = options.images !== undefined && options.images.length > 0;
   if (hasImages === (options.texts !== undefined)) {
     throw new UsageError("give either --images PATH... or --texts FILE");
@@ -62,7 +66,7 @@ export async function runEmbed(options: EmbedCommandOptions): Promise<number> {
   const reporter = createReporter(options.progress ?? "auto");
   let backend: Backend | undefined;
   try {
-    const model = loadEmbedModel(options.model, options.arch);
+    const model = loadEmbedModel(modelDir, options.arch);
     backend = await chooseBackend(options.backend ?? "auto", reporter.log.bind(reporter));
     const embedOptions = { backend, batch, reporter, ...(workers !== undefined ? { workers } : {}) };
     const features = hasImages
@@ -75,7 +79,7 @@ export async function runEmbed(options: EmbedCommandOptions): Promise<number> {
       dim: model.embedDim,
       items,
       metadata: {
-        model: resolve(options.model),
+        model: resolve(modelDir),
         arch: model.arch.name,
         backend: backend.name,
         image_size: String(model.imageSize),

@@ -2,6 +2,12 @@
 
 export { type ArchChoice, chooseArch, matchArch, NAMED_ARCHS, type NamedArch } from "./arch.ts";
 export { type Backend, type BackendName, openBackend } from "./backend.ts";
+export {
+  type DataEntryFeatures,
+  embedDataEntry,
+  featuresFileMetadata,
+  featuresFileTensors,
+} from "./data-entry.ts";
 export { type EmbedOptions, embedImages, embedTexts } from "./embed.ts";
 export { checkpointTensor, paramFeeds, pruneTo, type Tower, type TowerGraph, towerGraph } from "./encoder.ts";
 export {

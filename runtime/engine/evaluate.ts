@@ -130,8 +130,10 @@ export interface SourceOutputs {
 }
 
 /**
- * Runs the model (text features once, then the images in batches of `batch`, test preprocessing) over
- * `source` and gathers the `sites` (`logits`, `cosines`, `image_features`) for every item, in source order.
+ * Runs the model (text features once, where a site reads them, then the images in batches of `batch`, test
+ * preprocessing) over `source` and gathers the `sites` (`logits`, `cosines`, `image_features`) for every
+ * item, in source order. A source of cached features (`features(file)`) skips the image tower: its rows
+ * are fed as the image features.
  */
 export async function forwardSource(
   ctx: EvaluateContext,
@@ -143,41 +145,55 @@ export async function forwardSource(
 ): Promise<SourceOutputs> {
   const items = source.items;
   if (items.length === 0) throw new RunError(`${label}: ${source.description} holds no images`);
+  const cached = source.cached;
+  if (cached) checkFeatureWidth(ctx, label, cached);
   const B = Math.min(batch, items.length);
-  const text = await textFeatures(ctx, classes, B);
   const split = splitForward(
     ctx.ir,
     ctx.backbone,
     ctx.adapters,
     { batch: B, classes: classes.length, textClasses: 1, templates: promptsPerClass(ctx) },
     sites,
+    cached !== undefined,
   );
   const feeds = paramFeeds(split.image, ctx.backbone.checkpoint, ctx.weightCache);
-  feeds.set(split.textFeaturesIn, text);
+  if (split.readsText) feeds.set(split.textFeaturesIn, await textFeatures(ctx, classes, B));
+  const batchInput = cached ? split.imageFeaturesIn : split.pixels;
+  // Cached features asked for as a site are the batch itself: no graph computes them.
   const outIds: ValueId[] = sites.map((s) => split.imageOutputs.get(s)!);
+  const computed = outIds.filter((id) => id !== batchInput);
   const S = split.imageSize;
   const per = 3 * S * S;
   const gathered = outIds.map(() => ({ data: new Float64Array(0), rows: items.length, cols: 0 }));
 
-  const load = async (start: number): Promise<Tensor> => {
+  const loadPixels = async (start: number): Promise<Tensor> => {
     const paths = items.slice(start, start + B).map((it) => it.path);
     const pixels = await preprocessBatch(paths, { size: S });
     const data = new Float64Array(B * per);
     data.set(pixels);
     return { shape: [B, 3, S, S], data };
   };
+  // Padding rows repeat the batch's first row (a zero row would normalise to NaN); they are dropped.
+  const loadFeatures = async (start: number): Promise<Tensor> => {
+    const D = cached!.dim;
+    const data = new Float64Array(B * D);
+    for (let r = 0; r < B; r++) data.set(items[start + r]?.features ?? items[start]!.features!, r * D);
+    return { shape: [B, D], data };
+  };
+  const load = cached ? loadFeatures : loadPixels;
   let next: Promise<Tensor> | undefined = load(0);
-  feeds.set(split.pixels, await next);
-  await ctx.backend.warmUp(split.image, feeds, outIds);
-  const task = ctx.reporter.task(label, items.length, { unit: "img" });
+  feeds.set(batchInput, await next);
+  if (computed.length > 0) await ctx.backend.warmUp(split.image, feeds, computed);
+  const task = ctx.reporter.task(label, items.length, { unit: cached ? "row" : "img" });
   const imagesStarted = performance.now();
   for (let start = 0; start < items.length; start += B) {
     checkAborted(ctx.signal);
-    const pixels = await next!;
+    const input = await next!;
     next = start + B < items.length ? load(start + B) : undefined;
     next?.catch(() => {});
-    feeds.set(split.pixels, pixels);
-    const values = await ctx.backend.run(split.image, feeds, outIds);
+    feeds.set(batchInput, input);
+    const values = computed.length > 0 ? await ctx.backend.run(split.image, feeds, computed) : new Map();
+    values.set(batchInput, input);
     const n = Math.min(B, items.length - start);
     outIds.forEach((id, k) => {
       const out = values.get(id)!;
@@ -192,8 +208,18 @@ export async function forwardSource(
     task.increment(n);
   }
   const seconds = (performance.now() - imagesStarted) / 1000;
-  task.finish({ "img/s": items.length / seconds });
+  task.finish({ [cached ? "row/s" : "img/s"]: items.length / seconds });
   return { outputs: new Map(sites.map((s, k) => [s, gathered[k]!] as const)), seconds };
+}
+
+/** Cached features must be as wide as the backbone's projection (the file was embedded with another). */
+function checkFeatureWidth(ctx: EvaluateContext, label: string, cached: { file: string; dim: number }): void {
+  const E = ctx.backbone.checkpoint.config.projectionDim;
+  if (cached.dim !== E) {
+    throw new RunError(
+      `${label}: ${cached.file}: the features are ${cached.dim} wide, but the backbone (${ctx.backbone.checkpoint.dir}) projects images to ${E}; embed the data with this backbone ('vlmp embed SPEC --data ENTRY --out FILE')`,
+    );
+  }
 }
 
 export async function evaluateBlock(

@@ -61,12 +61,18 @@ export function loadBackbone(ir: PipelineIr): Backbone {
 export interface SplitForward {
   /** Inputs ids, slots → outputs text_features [C, E] (and template_features). */
   readonly text: Graph;
-  /** Inputs pixels [B, 3, S, S] and text_features → the requested sites. */
+  /**
+   * Inputs pixels [B, 3, S, S] (or, `fromFeatures`, image_features [B, E]) and text_features → the
+   * requested sites.
+   */
   readonly image: Graph;
   readonly imageSize: number;
-  /** Ids of the image graph's inputs. */
+  /** Ids of the image graph's inputs (`text_features` only where a requested site reads it). */
   readonly pixels: ValueId;
+  readonly imageFeaturesIn: ValueId;
   readonly textFeaturesIn: ValueId;
+  /** Whether the image graph reads the text features. */
+  readonly readsText: boolean;
   /** Output ids of the image graph by site name. */
   readonly imageOutputs: ReadonlyMap<string, ValueId>;
   readonly textFeaturesOut: ValueId;
@@ -89,7 +95,8 @@ function forward(
 
 /**
  * The text graph for `textClasses` classes per run and the image graph for batches of `batch` over `classes`
- * classes, with `sites` (logits, cosines, image_features) as the image graph's outputs.
+ * classes, with `sites` (logits, cosines, image_features) as the image graph's outputs. `fromFeatures`: the
+ * image graph starts at `image_features` (cached features, `features(file)`) instead of the pixels.
  */
 export function splitForward(
   ir: PipelineIr,
@@ -97,6 +104,7 @@ export function splitForward(
   adapters: readonly JsonValue[],
   sizes: { batch: number; classes: number; textClasses: number; templates: number },
   sites: readonly string[],
+  fromFeatures = false,
 ): SplitForward {
   const textFwd = forward(ir, backbone, adapters, { B: 1, C: sizes.textClasses, P: sizes.templates });
   const textFeatures = textFwd.lowering.sites.get("text_features");
@@ -114,18 +122,54 @@ export function splitForward(
       );
     outputs.set(s, v.id);
   }
-  const image = cutGraph(imageFwd.graph, outputs, new Map([[tf.id, "text_features"]]));
+  const imageFeatures = imageFwd.lowering.sites.get("image_features");
+  if (!imageFeatures) throw new RunError("the backbone has no image_features site");
+  const cuts = new Map([[tf.id, "text_features"]]);
+  if (fromFeatures) {
+    checkFeaturesSuffice(imageFwd.graph, imageFeatures.id, backbone);
+    cuts.set(imageFeatures.id, "image_features");
+  }
+  const image = cutGraph(imageFwd.graph, outputs, cuts);
   const pixels = imageFwd.inputs.get("pixels")!;
+  const imageInputs = graphFeeds(image).inputs;
+  if (fromFeatures && imageInputs.has("pixels")) {
+    throw new RunError(
+      "an adapter reads the image tower beyond its output image_features, so cached features cannot stand in for the images; evaluate on the images",
+    );
+  }
   return {
     text,
     image,
     imageSize: pixels.shape[2]!,
     pixels: pixels.id,
+    imageFeaturesIn: imageFeatures.id,
     textFeaturesIn: tf.id,
+    readsText: imageInputs.has("text_features"),
     imageOutputs: outputs,
     textFeaturesOut: textFeatures.id,
     textInputs: { ids: textFwd.inputs.get("ids")!.id, slots: textFwd.inputs.get("slots")!.id },
   };
+}
+
+/**
+ * Cached features hold the frozen backbone's image_features: the pipeline's must be the same values, so
+ * nothing upstream of them may be an adapter's input or parameter, or a parameter the pipeline trains.
+ */
+function checkFeaturesSuffice(graph: Graph, imageFeatures: ValueId, backbone: Backbone): void {
+  const upstream = new Set<ValueId>([imageFeatures]);
+  const refuse = (what: string) => {
+    throw new RunError(
+      `${what} changes the image features, so features cached from the backbone cannot stand in for the images; evaluate on the images`,
+    );
+  };
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const n = graph.nodes[i]!;
+    if (!upstream.has(n.id)) continue;
+    for (const x of n.inputs) upstream.add(x);
+    if (n.op === "input" && n.attrs.name !== "pixels") refuse(`the value '${n.attrs.name}' an adapter reads`);
+    if (n.op === "param" && (n.attrs.trainable || !backbone.checkpoint.weights.tensors.has(n.attrs.name)))
+      refuse(`the parameter '${n.attrs.name}' (an adapter's, or trained)`);
+  }
 }
 
 /** Feeds for every param of `graph` from the checkpoint, by key (the cache keeps one copy per key). */

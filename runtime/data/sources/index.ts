@@ -2,6 +2,7 @@
 
 export { type CoopSplitOptions, coopClasses, coopSplitSource, readCoopSplit } from "./coop-split.ts";
 export { type CsvOptions, csvSource } from "./csv.ts";
+export { FEATURES_FILE, featuresSource } from "./features.ts";
 export { type FolderOptions, folderSource, IMAGE_EXTENSIONS, imagesUnder } from "./folder.ts";
 export { type LabelSpace, labelSpace } from "./labels.ts";
 export { readLines } from "./lines.ts";

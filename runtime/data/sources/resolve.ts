@@ -5,6 +5,7 @@
 import type { JsonValue } from "../../../compiler/values.ts";
 import { coopClasses, coopSplitSource, readCoopSplit } from "./coop-split.ts";
 import { csvSource } from "./csv.ts";
+import { featuresSource } from "./features.ts";
 import { folderSource } from "./folder.ts";
 import { readLines } from "./lines.ts";
 import { listFileSource } from "./list-file.ts";
@@ -16,7 +17,7 @@ type Obj = { readonly [key: string]: JsonValue };
 const isObj = (v: JsonValue | undefined): v is Obj =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** A call of an extern this runtime does not implement yet (`features`, `subset`, …). */
+/** A call of an extern this runtime does not implement yet (`subset`, …). */
 export class UnsupportedDataError extends Error {
   override readonly name = "UnsupportedDataError";
 }
@@ -127,6 +128,9 @@ export class DataResolver {
           seed: num(args, "seed", 1),
           half: sym(args, "half", "all") as "all",
         });
+        break;
+      case "features":
+        out = featuresSource(str(args, "file"), { labelsHidden: hidden });
         break;
       case "synthetic":
         out = syntheticSource({

@@ -1,10 +1,14 @@
-// What a data source yields (stdlib/data.vlmp): items in a deterministic order, each with its image path,
-// its label in the source's label space and its position `index` in the source (per-sample constants are
-// looked up by it). Unknown classes carry labels ≥ K (METHODS §1.1); `labelsHidden` marks a source whose
-// labels the training loop must not see (`labels: hidden`).
+// What a data source yields (stdlib/data.vlmp): items in a deterministic order, each with its image path
+// (or, for cached features, its feature vector), its label in the source's label space and its position
+// `index` in the source (per-sample constants are looked up by it). Unknown classes carry labels ≥ K
+// (METHODS §1.1); `labelsHidden` marks a source whose labels the training loop must not see
+// (`labels: hidden`).
 
 export interface DataItem {
-  /** The image file, as a path the process can open (joined with the source's root). */
+  /**
+   * The image file, as a path the process can open (joined with the source's root); for cached features,
+   * the features file and row (`feats.safetensors#12`), for messages only.
+   */
   readonly path: string;
   readonly label: number;
   /** Position in the source, 0-based. */
@@ -14,6 +18,8 @@ export interface DataItem {
   readonly task?: number;
   /** A text describing the image (captioned sources: contrastive pre-training pairs it with the image). */
   readonly caption?: string;
+  /** The image's cached features [D] (`features(file)`): the image tower's output, read instead of `path`. */
+  readonly features?: Float32Array;
 }
 
 export interface DataSource {
@@ -25,6 +31,8 @@ export interface DataSource {
   /** K: labels below it are known classes. */
   readonly known: number;
   readonly labelsHidden: boolean;
+  /** Set when the items carry cached image features instead of images: the file and its width D. */
+  readonly cached?: { readonly file: string; readonly dim: number };
 }
 
 /** A missing file or folder, or content that cannot be read as the source says: names the path. */

@@ -1,0 +1,120 @@
+// `vlmp embed SPEC --data ENTRY`: a data entry of a pipeline (`test`, `train`, …) embedded once with the
+// pipeline's backbone — its image tower alone, no adapters — and the evaluation preprocessing, by the same
+// batched forward `vlmp run` evaluates with, so that `features(file)` (runtime/data/sources/features.ts)
+// can stand in for the images later.
+
+import type { PipelineIr } from "../../compiler/ir.ts";
+import type { JsonValue } from "../../compiler/values.ts";
+import type { TensorToWrite } from "../checkpoint/safetensors.ts";
+import { FEATURES_FILE } from "../data/sources/features.ts";
+import { DataResolver } from "../data/sources/resolve.ts";
+import type { DataSource } from "../data/sources/types.ts";
+import type { Backend } from "../engine/backend.ts";
+import { RunError } from "../engine/errors.ts";
+import { forwardSource } from "../engine/evaluate.ts";
+import { loadBackbone } from "../engine/model.ts";
+import type { ProgressReporter } from "../progress/reporter.ts";
+import type { Tensor } from "../reference/tensor.ts";
+
+export interface DataEntryFeatures {
+  readonly source: DataSource;
+  /** [S, D] row-major: the projected, unnormalised image features, in source order. */
+  readonly features: Float32Array;
+  readonly dim: number;
+  /** The backbone's weights folder. */
+  readonly model: string;
+}
+
+/** The data block's entry `entry` as a source, and its image features from the pipeline's backbone. */
+export async function embedDataEntry(
+  ir: PipelineIr,
+  entry: string,
+  options: { backend: Backend; batch: number; reporter: ProgressReporter },
+): Promise<DataEntryFeatures> {
+  const data = ir.root.blocks.find((b) => b.block === "data");
+  if (!data) throw new RunError(`pipeline '${ir.pipeline}' has no data block`);
+  const setting = data.settings[entry];
+  const sourceEntries = Object.entries(data.settings)
+    .filter(([k, v]) => isSourceCall(k, v))
+    .map(([k]) => k);
+  if (setting === undefined || setting === null || !sourceEntries.includes(entry)) {
+    throw new RunError(
+      `the data block of '${ir.pipeline}' has no source '${entry}' (sources: ${sourceEntries.join(", ") || "none"})`,
+    );
+  }
+  const source = new DataResolver(data.settings).source(setting);
+  if (source.cached) throw new RunError(`data.${entry} is already cached features (${source.cached.file})`);
+  const backbone = loadBackbone(ir);
+  const run = await forwardSource(
+    {
+      ir,
+      backbone,
+      backend: options.backend,
+      adapters: [],
+      // The image graph reads no prompts; one template sizes the text forward it is cut from.
+      templates: ["{}"],
+      reporter: options.reporter,
+      weightCache: new Map<string, Tensor>(),
+    },
+    `embed ${entry}`,
+    source,
+    source.classes,
+    options.batch,
+    ["image_features"],
+  );
+  const out = run.outputs.get("image_features")!;
+  return {
+    source,
+    features: Float32Array.from(out.data),
+    dim: out.cols,
+    model: backbone.checkpoint.dir,
+  };
+}
+
+/** The tensors of a features file: `features`, `labels` and, when every item has one, `groups`. */
+export function featuresFileTensors(embedded: DataEntryFeatures): TensorToWrite[] {
+  const { items } = embedded.source;
+  const S = items.length;
+  const tensors: TensorToWrite[] = [
+    { name: FEATURES_FILE.features, shape: [S, embedded.dim], data: embedded.features },
+    { name: FEATURES_FILE.labels, shape: [S], data: Float32Array.from(items, (it) => it.label) },
+  ];
+  if (items.every((it) => it.group !== undefined)) {
+    tensors.push({
+      name: FEATURES_FILE.groups,
+      shape: [S],
+      data: Float32Array.from(items, (it) => it.group!),
+    });
+  }
+  return tensors;
+}
+
+/** The metadata `features(file)` reads (class list, known count) and what says where the rows came from. */
+export function featuresFileMetadata(
+  embedded: DataEntryFeatures,
+  identity: { pipeline: string; irHash: string; entry: string; backend: string },
+): Record<string, string> {
+  const { source } = embedded;
+  return {
+    [FEATURES_FILE.classes]: JSON.stringify(source.classes),
+    [FEATURES_FILE.known]: String(source.known),
+    model: embedded.model,
+    pipeline: identity.pipeline,
+    ir_hash: identity.irHash,
+    data: identity.entry,
+    source: source.description,
+    backend: identity.backend,
+    paths: JSON.stringify(source.items.map((it) => it.path)),
+  };
+}
+
+/** The data block's settings typed `classes` (stdlib/pipeline.vlmp); its other extern calls are sources. */
+const CLASS_LIST_ENTRIES = new Set(["classes", "all", "novel"]);
+
+const isSourceCall = (entry: string, v: JsonValue | undefined): boolean =>
+  !CLASS_LIST_ENTRIES.has(entry) &&
+  typeof v === "object" &&
+  v !== null &&
+  !Array.isArray(v) &&
+  "$call" in v &&
+  v["definition"] === "extern";

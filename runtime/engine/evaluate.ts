@@ -146,7 +146,10 @@ export async function forwardSource(
   const items = source.items;
   if (items.length === 0) throw new RunError(`${label}: ${source.description} holds no images`);
   const cached = source.cached;
-  if (cached) checkFeatureWidth(ctx, label, cached);
+  if (cached) {
+    checkFeatureWidth(ctx, label, cached);
+    checkCachedClasses(label, source, classes);
+  }
   const B = Math.min(batch, items.length);
   const split = splitForward(
     ctx.ir,
@@ -210,6 +213,20 @@ export async function forwardSource(
   const seconds = (performance.now() - imagesStarted) / 1000;
   task.finish({ [cached ? "row/s" : "img/s"]: items.length / seconds });
   return { outputs: new Map(sites.map((s, k) => [s, gathered[k]!] as const)), seconds };
+}
+
+/**
+ * A cached file's labels index the class list it was embedded with: the classes predicted here must be the
+ * same names in the same order (as many as both lists hold), or every label would mean another class.
+ */
+function checkCachedClasses(label: string, source: DataSource, classes: readonly string[]): void {
+  const n = Math.min(classes.length, source.classes.length);
+  const differs = classes.slice(0, n).findIndex((c, i) => c !== source.classes[i]);
+  if (differs >= 0) {
+    throw new RunError(
+      `${label}: ${source.cached!.file}: class ${differs} is '${source.classes[differs]}' in the file's class list and '${classes[differs]}' in the pipeline's; embed the data with the pipeline's class list or give the pipeline the file's`,
+    );
+  }
 }
 
 /** Cached features must be as wide as the backbone's projection (the file was embedded with another). */

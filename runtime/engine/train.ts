@@ -634,6 +634,11 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
   const resolver = new DataResolver(data.settings);
   const templates = resolveTemplates(ir, data.settings["templates"]);
   const source = sourceOf(resolver, data, s["on"], "train");
+  if (source.cached) {
+    throw new RunError(
+      `train: ${source.description} holds cached image features, but training runs the image tower on images (augmented, every step); train on the images (cached features serve evaluation)`,
+    );
+  }
   const classes = resolver.classes({ $ref: "data.classes" });
   const constantsBlocks = ir.root.blocks.filter((b) => b.block === "constants");
   if (constantsBlocks.length > 1) throw new RunError("vlmp run computes one constants block so far");

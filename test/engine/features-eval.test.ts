@@ -1,0 +1,158 @@
+// Evaluation on cached features: a `ueo` world's test images embedded once (`vlmp embed SPEC --data test`),
+// then `vlmp run` of the same zero-shot pipeline with `test = features(file)` gives the metrics and logits
+// the images give (within 1e-5), without the image tower; a file of another width, another class list, an
+// adapter that changes the image features, or a training loop reading the file is a clear RunError.
+
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { writeSafetensors } from "../../runtime/checkpoint/index.ts";
+import { embedDataEntry, featuresFileMetadata, featuresFileTensors } from "../../runtime/embed/index.ts";
+import { referenceBackend } from "../../runtime/engine/backend.ts";
+import { runPipeline } from "../../runtime/engine/run.ts";
+import { silentReporter } from "../../runtime/progress/reporter.ts";
+import { compileForRun, tinyWorkspace, writePipeline } from "../support/workspace.ts";
+
+const workspace = tinyWorkspace("vlmp-features-eval-", { count: 60, size: 32 });
+const { dir, world } = workspace;
+const backend = referenceBackend();
+const root = JSON.stringify(world);
+
+/** The zero-shot pipeline with `test` from `source`, `extra` after the data block. */
+function zeroshot(name: string, source: string, extra = ""): string {
+  return writePipeline(workspace, name, {
+    uses: [
+      "data.{synthetic, synthetic_classes, features}",
+      "adapters.clip_adapter",
+      "metrics.{accuracy, per_class_accuracy, auroc, fpr95, ece}",
+    ],
+    seed: 3,
+    body: `  data {
+    classes = synthetic_classes(world: ueo, root: ${root}, part: known)
+    templates = ["a photo of a {}.", "a sketch of a {}."]
+    test = ${source}
+  }
+${extra}
+  evaluate test {
+    batch = 10
+    metrics = [accuracy(), per_class_accuracy(), auroc(score: msp, positive: known), fpr95(), ece()]
+  }`,
+  });
+}
+
+const IMAGES = `synthetic(world: ueo, root: ${root}, part: "test")`;
+
+async function run(file: string) {
+  const { ir, hash } = compileForRun(file);
+  return runPipeline(ir, {
+    specText: "",
+    irHash: hash,
+    runsRoot: join(dir, "runs"),
+    backendInstance: backend,
+    reporter: silentReporter,
+  });
+}
+
+/** The images pipeline's test entry embedded into `dir/test.safetensors`. */
+async function embedTest(): Promise<string> {
+  const { ir, hash } = compileForRun(zeroshot("zs_images", IMAGES));
+  const embedded = await embedDataEntry(ir, "test", { backend, batch: 16, reporter: silentReporter });
+  const file = join(dir, "test.safetensors");
+  writeSafetensors(
+    file,
+    featuresFileTensors(embedded),
+    featuresFileMetadata(embedded, {
+      pipeline: ir.pipeline,
+      irHash: hash,
+      entry: "test",
+      backend: "reference",
+    }),
+  );
+  return file;
+}
+
+const cachedSource = (file: string) => `features(file: ${JSON.stringify(file)})`;
+
+describe("evaluate on features(file)", () => {
+  it("gives the metrics and logits of the images, within 1e-5", async () => {
+    const file = await embedTest();
+    const images = await run(zeroshot("zs_images", IMAGES));
+    const cached = await run(zeroshot("zs_cached", cachedSource(file)));
+    expect(Object.keys(cached.after).sort()).toEqual(Object.keys(images.after).sort());
+    for (const [k, v] of Object.entries(images.after)) expect(cached.after[k], k).toBeCloseTo(v, 5);
+    const a = images.blocks[0]!.output;
+    const b = cached.blocks[0]!.output;
+    expect([b.rows, b.cols]).toEqual([a.rows, a.cols]);
+    let worst = 0;
+    for (let i = 0; i < a.data.length; i++) worst = Math.max(worst, Math.abs(a.data[i]! - b.data[i]!));
+    expect(worst).toBeLessThan(1e-5);
+    expect(cached.blocks[0]!.labels).toEqual(images.blocks[0]!.labels);
+    // Known and unknown rows both, so AUROC and FPR95 are measured, not defaulted.
+    expect(images.after["auroc"]).toBeGreaterThan(0);
+  });
+
+  it("refuses a file whose width is not the backbone's projection", async () => {
+    const file = join(dir, "narrow.safetensors");
+    const classes = ["circle", "square"];
+    writeSafetensors(
+      file,
+      [
+        { name: "features", shape: [2, 16], data: new Float32Array(32).fill(1) },
+        { name: "labels", shape: [2], data: Float32Array.of(0, 1) },
+      ],
+      { classes: JSON.stringify(classes) },
+    );
+    await expect(run(zeroshot("zs_narrow", cachedSource(file)))).rejects.toThrow(
+      /narrow\.safetensors: the features are 16 wide, but the backbone \(.*\) projects images to 32/,
+    );
+  });
+
+  it("refuses a file embedded with another class list", async () => {
+    const file = join(dir, "renamed.safetensors");
+    writeSafetensors(
+      file,
+      [
+        { name: "features", shape: [2, 32], data: new Float32Array(64).fill(1) },
+        { name: "labels", shape: [2], data: Float32Array.of(0, 1) },
+      ],
+      { classes: JSON.stringify(["kite", "moon"]) },
+    );
+    await expect(run(zeroshot("zs_renamed", cachedSource(file)))).rejects.toThrow(
+      /renamed\.safetensors: class 0 is 'kite' in the file's class list and '.+' in the pipeline's/,
+    );
+  });
+
+  it("refuses an adapter that changes the image features", async () => {
+    const file = await embedTest();
+    await expect(run(zeroshot("zs_adapted", cachedSource(file), "  adapt clip_adapter()"))).rejects.toThrow(
+      /the parameter '.*' \(an adapter's, or trained\) changes the image features/,
+    );
+  });
+
+  it("refuses to train on cached features", async () => {
+    const file = await embedTest();
+    const spec = writePipeline(workspace, "train_cached", {
+      uses: [
+        "adapters.clip_adapter",
+        "losses",
+        "optim.{sgd, constant}",
+        "data.{synthetic_classes, features}",
+      ],
+      seed: 0,
+      body: `  data {
+    classes = synthetic_classes(world: ueo, root: ${root}, part: known)
+    train = ${cachedSource(file)}
+  }
+  adapt clip_adapter()
+  train {
+    objective = losses.ce(logits, labels)
+    optimizer = sgd(lr: 0.05)
+    schedule = constant()
+    epochs = 1
+    batch = 4
+  }`,
+    });
+    await expect(run(spec)).rejects.toThrow(
+      /train: features\(.*\) holds cached image features, but training runs the image tower on images/,
+    );
+  });
+});

@@ -5,6 +5,7 @@
 
 import type { DType, OpOf } from "../../compiler/graph/ops.ts";
 import {
+  boundedMain,
   broadcastStrides,
   count,
   DEFAULT_TARGET,
@@ -13,7 +14,6 @@ import {
   F32_BITS,
   f32BitsPrefix,
   grid,
-  guardedMain,
   helpers,
   type Kernel,
   type KernelTarget,
@@ -277,7 +277,7 @@ export function elementwiseKernel(p: ElementwiseProgram, target: KernelTarget = 
   const types = [...p.operands.map((o) => storageType(o.dtype)), storageType(resultDtype)];
   const { lines, result: r } = programLines(p, (k, at) => `in${k}[${at}]`, "i");
   const store = exprType(resultDtype) === "bool" ? `select(0i, 1i, ${r})` : r;
-  const body = [...guardedMain(wg, dispatch, "i", n), ...lines, `  out[i] = ${store};`, "}"].join("\n");
+  const body = [...boundedMain(wg, "i", "out"), ...lines, `  out[i] = ${store};`, "}"].join("\n");
   const pre = helpers(body, HELPERS);
   const code = [declareBindings(bindings, types), pre, body].filter((s) => s !== "").join("\n\n");
   const fixed = `${f32BitsPrefix(code, pre)}${code}`;

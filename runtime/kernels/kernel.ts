@@ -119,6 +119,25 @@ export function guardedMain(
   ];
 }
 
+/**
+ * The opening lines of a 1-D kernel's entry point, one item per invocation, for any number of items:
+ * `let <index>` is the flat index over the launched grid (its width read from num_workgroups), and
+ * invocations at or past `arrayLength(&<bound>)` return at once. Neither the count nor the grid is
+ * baked in, so kernels that differ only in size share one shader. Bindings hold a value's storage,
+ * rounded up to 16 bytes, so up to three invocations past the last item run: a kernel guarded so
+ * writes only at `<index>` of bindings no shorter than `<bound>` (there, the values' own padding).
+ */
+export function boundedMain(wg: number, index: string, bound: string): string[] {
+  return [
+    `@compute @workgroup_size(${wg})`,
+    `fn main(${BUILTINS}, @builtin(num_workgroups) nwg: vec3<u32>) {`,
+    `  let ${index} = (wid.y * nwg.x + wid.x) * ${wg}u + lid.x;`,
+    `  if (${index} >= arrayLength(&${bound})) {`,
+    "    return;",
+    "  }",
+  ];
+}
+
 /** F32_BITS and a blank line when `code` calls f32_bits and `defined` (code placed before it) does not define it. */
 export function f32BitsPrefix(code: string, defined = ""): string {
   return code.includes("f32_bits(") && !defined.includes("fn f32_bits") ? `${F32_BITS}\n\n` : "";
@@ -139,28 +158,54 @@ export function count(shape: readonly number[]): number {
   return shape.reduce((a, d) => a * d, 1);
 }
 
+/** One axis of an index walk: its size and the element stride it moves by. */
+export interface Dim {
+  readonly size: number;
+  readonly stride: number;
+}
+
+/**
+ * Drops axes of size 1 and merges neighbouring axes that move through memory together (the outer's
+ * stride is the inner's stride times its size; two broadcast axes merge too), so that index math has
+ * as few divisions as the layout needs and equal layouts of different shapes give equal WGSL.
+ */
+export function mergeDims(dims: readonly Dim[]): Dim[] {
+  const out: Dim[] = [];
+  for (const d of dims) {
+    if (d.size === 1) continue;
+    const last = out[out.length - 1];
+    if (last && last.stride === d.stride * d.size)
+      out[out.length - 1] = { size: last.size * d.size, stride: d.stride };
+    else out.push(d);
+  }
+  return out;
+}
+
+/**
+ * WGSL offset of position `flat` (row-major over `dims`' sizes) through `dims`' strides. The outermost
+ * axis takes no modulo, so the expression does not depend on its size (a batch of any size shares it).
+ */
+export function dimsOffset(dims: readonly Dim[], flat: string): string {
+  const terms: string[] = [];
+  let inner = 1;
+  for (let i = dims.length - 1; i >= 0; i--) {
+    const d = dims[i]!;
+    if (d.stride !== 0) {
+      let coord = inner === 1 ? flat : `(${flat} / ${inner}u)`;
+      if (i > 0) coord = `(${coord} % ${d.size}u)`;
+      terms.push(d.stride === 1 ? coord : `${coord} * ${d.stride}u`);
+    }
+    inner *= d.size;
+  }
+  return terms.length === 0 ? "0u" : terms.reverse().join(" + ");
+}
+
 /**
  * WGSL expression for the offset into a tensor read through `strides` (one per output axis, 0 where
- * broadcast) at flat output position `flat` of `shape`. Axes of size 1 and stride 0 cost nothing;
- * a contiguous same-shape operand is just `flat`.
+ * broadcast) at flat output position `flat` of `shape`. A contiguous same-shape operand is just `flat`.
  */
 export function offsetExpr(shape: readonly number[], strides: readonly number[], flat: string): string {
-  const own = stridesOf(shape);
-  if (strides.length === shape.length && strides.every((s, i) => s === own[i] || shape[i] === 1)) {
-    return flat;
-  }
-  const terms: string[] = [];
-  for (let i = 0; i < shape.length; i++) {
-    const d = shape[i]!;
-    const s = strides[i]!;
-    if (d === 1 || s === 0) continue;
-    const o = own[i]!;
-    const total = count(shape);
-    let coord = o === 1 ? flat : `(${flat} / ${o}u)`;
-    if (o * d < total) coord = `(${coord} % ${d}u)`;
-    terms.push(s === 1 ? coord : `${coord} * ${s}u`);
-  }
-  return terms.length === 0 ? "0u" : terms.join(" + ");
+  return dimsOffset(mergeDims(shape.map((size, i) => ({ size, stride: strides[i]! }))), flat);
 }
 
 /** Strides that read a tensor of shape `from` as if broadcast to `to` (0 along stretched axes). */

@@ -7,6 +7,7 @@
 
 import type { DType } from "../../compiler/graph/ops.ts";
 import {
+  boundedMain,
   count,
   DEFAULT_TARGET,
   declareBindings,
@@ -23,6 +24,11 @@ import {
 
 const WG = 64;
 
+/**
+ * A 1-D launch of `n` invocations running `lines`. By default every invocation below the result's
+ * length runs (boundedMain: one shader for every size); `exact` bakes `n` in, for kernels whose extra
+ * invocations would write outside the result's own elements.
+ */
 function launch(
   name: string,
   n: number,
@@ -30,9 +36,11 @@ function launch(
   types: readonly string[],
   lines: readonly string[],
   target: KernelTarget,
+  exact = false,
 ): Kernel {
   const dispatch = grid(Math.ceil(n / WG), target);
-  const body = [...guardedMain(WG, dispatch, "i", n), ...lines, "}"].join("\n");
+  const main = exact ? guardedMain(WG, dispatch, "i", n) : boundedMain(WG, "i", "out");
+  const body = [...main, ...lines, "}"].join("\n");
   const pre = f32BitsPrefix(body);
   return {
     name,
@@ -118,6 +126,7 @@ export function concatPieceKernel(
     [t, t],
     [`  out[${at}] = x[i];`],
     target,
+    true,
   );
 }
 
@@ -265,5 +274,6 @@ export function scatterAddSparseKernel(
     ["i32", t, t],
     lines,
     target,
+    true,
   );
 }

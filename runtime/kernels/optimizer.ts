@@ -6,10 +6,10 @@
 // schedule never recompiles a shader.
 
 import {
+  boundedMain,
   DEFAULT_TARGET,
   declareBindings,
   grid,
-  guardedMain,
   type Kernel,
   type KernelBinding,
   type KernelTarget,
@@ -115,7 +115,7 @@ export function optimizerKernel(
       bindings.map(() => "f32"),
     ),
     "",
-    ...guardedMain(wg, dispatch, "i", n),
+    ...boundedMain(wg, "i", "p"),
     ...body,
     "}",
     "",

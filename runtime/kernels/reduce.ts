@@ -6,16 +6,19 @@ import type { DType } from "../../compiler/graph/ops.ts";
 import type { ElementwiseProgram } from "./elementwise.ts";
 import {
   BUILTINS,
+  boundedMain,
   count,
   DEFAULT_TARGET,
+  type Dim,
   declareBindings,
+  dimsOffset,
   f32BitsPrefix,
   grid,
   groupIndex,
-  guardedMain,
   type Kernel,
   type KernelTarget,
   literal,
+  mergeDims,
   storageType,
   stridesOf,
 } from "./kernel.ts";
@@ -33,38 +36,6 @@ export interface ReduceSpec {
   readonly prologue?: ElementwiseProgram;
 }
 
-interface Dim {
-  readonly size: number;
-  readonly stride: number;
-}
-
-/** Merges neighbouring axes that are adjacent in memory, so loops and index math stay short. */
-function merge(dims: readonly Dim[]): Dim[] {
-  const out: Dim[] = [];
-  for (const d of dims) {
-    if (d.size === 1) continue;
-    const last = out[out.length - 1];
-    if (last && last.stride === d.stride * d.size)
-      out[out.length - 1] = { size: last.size * d.size, stride: d.stride };
-    else out.push(d);
-  }
-  return out;
-}
-
-/** Offset expression of position `flat` (row-major over `dims`' sizes) through `dims`' strides. */
-function offsetOf(dims: readonly Dim[], flat: string): string {
-  const terms: string[] = [];
-  let inner = 1;
-  for (let i = dims.length - 1; i >= 0; i--) {
-    const d = dims[i]!;
-    let coord = inner === 1 ? flat : `(${flat} / ${inner}u)`;
-    if (i > 0) coord = `(${coord} % ${d.size}u)`;
-    terms.push(d.stride === 1 ? coord : `${coord} * ${d.stride}u`);
-    inner *= d.size;
-  }
-  return terms.length === 0 ? "0u" : terms.reverse().join(" + ");
-}
-
 function init(kind: ReduceKind, t: "f32" | "i32"): string {
   if (kind === "sum") return t === "f32" ? "0.0f" : "0i";
   return t === "f32" ? literal(-Infinity, "f32") : literal(-2147483648, "i32");
@@ -74,8 +45,8 @@ export function reduceKernel(spec: ReduceSpec, target: KernelTarget = DEFAULT_TA
   const t = storageType(spec.dtype);
   const xs = stridesOf(spec.shape);
   const dims = spec.shape.map((size, i) => ({ size, stride: xs[i]! }));
-  const kept = merge(dims.filter((_, i) => !spec.axes.includes(i)));
-  const reduced = merge(dims.filter((_, i) => spec.axes.includes(i)));
+  const kept = mergeDims(dims.filter((_, i) => !spec.axes.includes(i)));
+  const reduced = mergeDims(dims.filter((_, i) => spec.axes.includes(i)));
   const outputs = count(kept.map((d) => d.size));
   const total = count(reduced.map((d) => d.size));
   const outType = spec.kind === "argmax" ? "i32" : t;
@@ -90,7 +61,7 @@ export function reduceKernel(spec: ReduceSpec, target: KernelTarget = DEFAULT_TA
   const pro = prologueOf(spec.prologue);
   const bindings = [...pro.bindings, { name: "out", access: "read_write" as const }];
   const lines: string[] = [];
-  lines.push(`  let base = ${offsetOf(kept, "o")};`);
+  lines.push(`  let base = ${dimsOffset(kept, "o")};`);
   if (vec) {
     const acc = spec.kind === "sum" ? "vec4<f32>(0.0f)" : `vec4<f32>(${init("max", "f32")})`;
     lines.push(`  var acc = ${acc};`);
@@ -107,7 +78,7 @@ export function reduceKernel(spec: ReduceSpec, target: KernelTarget = DEFAULT_TA
     lines.push(`  var acc: ${t} = ${init(spec.kind, t)};`);
     if (spec.kind === "argmax") lines.push("  var arg = 0i;");
     lines.push(`  for (var r = 0u; r < ${total}u; r++) {`);
-    lines.push(`    let v = ${pro.read(`base + ${offsetOf(reduced, "r")}`)};`);
+    lines.push(`    let v = ${pro.read(`base + ${dimsOffset(reduced, "r")}`)};`);
     if (spec.kind === "sum") lines.push("    acc += v;");
     else if (spec.kind === "max") lines.push("    acc = max(acc, v);");
     else {
@@ -119,7 +90,7 @@ export function reduceKernel(spec: ReduceSpec, target: KernelTarget = DEFAULT_TA
     lines.push("  }");
     lines.push(`  out[o] = ${spec.kind === "argmax" ? "arg" : "acc"};`);
   }
-  const body = [...guardedMain(wg, dispatch, "o", outputs), ...lines, "}"].join("\n");
+  const body = [...boundedMain(wg, "o", "out"), ...lines, "}"].join("\n");
   const types = [...(spec.prologue ? pro.types : [vec ? "vec4<f32>" : t]), outType];
   const pre = f32BitsPrefix(body, pro.fn);
   return {
@@ -168,11 +139,11 @@ function workgroupReduce(
     `fn main(${BUILTINS}) {`,
     `  let o = ${groupIndex(dispatch)};`,
     "  let t = lid.x;",
-    `  let base = ${offsetOf(kept, "min(o, " + (outputs - 1) + "u)")};`,
+    `  let base = ${dimsOffset(kept, "min(o, " + (outputs - 1) + "u)")};`,
     `  var acc: ${t} = ${init(spec.kind, t)};`,
     ...(arg ? ["  var arg = 0i;"] : []),
     `  for (var r = t; r < ${total}u; r += ${wg}u) {`,
-    `    let v = ${pro.read(`base + ${offsetOf(reduced, "r")}`)};`,
+    `    let v = ${pro.read(`base + ${dimsOffset(reduced, "r")}`)};`,
     spec.kind === "sum"
       ? "    acc += v;"
       : spec.kind === "max"

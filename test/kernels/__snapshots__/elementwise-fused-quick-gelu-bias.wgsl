@@ -8,9 +8,9 @@ fn sigmoid_f32(x: f32) -> f32 {
 }
 
 @compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = wid.x * 64u + lid.x;
-  if (i >= 24u) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+  if (i >= arrayLength(&out)) {
     return;
   }
   let v0: f32 = in0[i];

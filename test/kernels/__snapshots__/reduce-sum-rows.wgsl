@@ -2,9 +2,9 @@
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(16)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let o = wid.x * 16u + lid.x;
-  if (o >= 7u) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = (wid.y * nwg.x + wid.x) * 16u + lid.x;
+  if (o >= arrayLength(&out)) {
     return;
   }
   let base = o * 12u;

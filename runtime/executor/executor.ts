@@ -1,7 +1,8 @@
-// Runs tensor graphs on a WebGPU device: lowers (lower.ts), plans memory (memory-plan.ts), compiles
-// pipelines (cached by source), then per run uploads the feeds, records every dispatch into one
-// command buffer, and reads back only the requested outputs. The interface mirrors the reference
-// interpreter's, so tests run both on the same graph.
+// Runs tensor graphs on a WebGPU device: lowers (lower.ts), plans memory (memory-plan.ts; an arena
+// larger than one device buffer is cut into pages, arena.ts), compiles pipelines (cached by source),
+// then per run uploads the feeds, records every dispatch into one command buffer, and reads back only
+// the requested outputs. The interface mirrors the reference interpreter's, so tests run both on the
+// same graph.
 
 /// <reference types="@webgpu/types" />
 import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
@@ -10,18 +11,21 @@ import { type Device, DeviceError, sleep } from "../device/device.ts";
 import { type CompiledKernel, PipelineCache } from "../device/pipelines.ts";
 import type { MatmulVariant } from "../kernels/matmul.ts";
 import type { Tensor } from "../reference/tensor.ts";
+import { type Arena, createArena } from "./arena.ts";
 import { type KernelPlan, type LowerOptions, lowerGraph } from "./lower.ts";
 import { lifetimes, type MemoryPlan, planMemory } from "./memory-plan.ts";
 
 export interface ExecutorOptions {
   readonly matmul?: MatmulVariant;
   readonly fuse?: boolean;
+  /** The most bytes one arena buffer holds (default: the device's maxBufferSize); tests page small arenas. */
+  readonly arenaPageBytes?: number;
 }
 
 export interface Prepared {
   readonly plan: KernelPlan;
   readonly memory: MemoryPlan;
-  readonly arena: GPUBuffer;
+  readonly arena: Arena;
   readonly readback: GPUBuffer;
   readonly readOffsets: ReadonlyMap<ValueId, number>;
   readonly pipelines: readonly CompiledKernel[];
@@ -54,6 +58,7 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
   const pipelines = new PipelineCache(device);
   const cache = new WeakMap<Graph, Map<string, Promise<Prepared>>>();
   const buffers: GPUBuffer[] = [];
+  const arenas: Arena[] = [];
   let queue: Promise<unknown> = Promise.resolve();
   const lowerOptions: LowerOptions = {
     matmul: opts.matmul ?? "register",
@@ -65,12 +70,6 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
   async function build(graph: Graph, outputs: readonly ValueId[]): Promise<Prepared> {
     const plan = lowerGraph(graph, outputs, lowerOptions);
     const alignment = Math.max(256, device.limits.minStorageBufferOffsetAlignment);
-    const memory = planMemory(lifetimes(plan), alignment);
-    if (memory.size > device.limits.maxBufferSize) {
-      throw new DeviceError(
-        `the plan needs a ${(memory.size / 2 ** 20).toFixed(0)} MiB arena; the device allows ${(device.limits.maxBufferSize / 2 ** 20).toFixed(0)} MiB`,
-      );
-    }
     for (const v of plan.values.values()) {
       if (v.bytes > device.limits.maxStorageBufferBindingSize) {
         throw new DeviceError(
@@ -78,12 +77,9 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
         );
       }
     }
+    const memory = planMemory(lifetimes(plan), alignment, opts.arenaPageBytes ?? device.limits.maxBufferSize);
     gpu.pushErrorScope("out-of-memory");
-    const arena = gpu.createBuffer({
-      label: "vlmp arena",
-      size: memory.size,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-    });
+    const arena = createArena(gpu, memory, "vlmp arena");
     const readOffsets = new Map<ValueId, number>();
     let readSize = 0;
     for (const o of outputs) {
@@ -100,7 +96,8 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
     const oom = await gpu.popErrorScope();
     if (oom)
       throw new DeviceError(`out of device memory allocating a ${memory.size}-byte arena: ${oom.message}`);
-    buffers.push(arena, readback);
+    arenas.push(arena);
+    buffers.push(readback);
     const compiled = await Promise.all(plan.steps.map((s) => pipelines.get(s.kernel)));
     const bindGroups = plan.steps.map((s, i) =>
       gpu.createBindGroup({
@@ -108,13 +105,14 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
         layout: compiled[i]!.layout,
         entries: s.args.map((id, k) => ({
           binding: k,
-          resource: { buffer: arena, offset: memory.offsets.get(id)!, size: plan.values.get(id)!.bytes },
+          resource: arena.place(id, plan.values.get(id)!.bytes),
         })),
       }),
     );
     for (const [id, data] of plan.constants) {
       const v = plan.values.get(id)!;
-      gpu.queue.writeBuffer(arena, memory.offsets.get(id)!, toDevice(data, v.dtype, v.bytes));
+      const at = arena.place(id, v.bytes);
+      gpu.queue.writeBuffer(at.buffer, at.offset, toDevice(data, v.dtype, v.bytes));
     }
     return {
       plan,
@@ -161,7 +159,7 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
   ): Promise<Map<ValueId, Tensor>> {
     device.check();
     const prepared = await prepare(graph, outputs);
-    const { plan, memory, arena, readback, readOffsets } = prepared;
+    const { plan, arena, readback, readOffsets } = prepared;
     const byId = new Map(graph.nodes.map((n) => [n.id, n]));
     for (const id of plan.feeds) {
       const node = byId.get(id)!;
@@ -174,12 +172,14 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
         );
       }
       const v = plan.values.get(id)!;
-      gpu.queue.writeBuffer(arena, memory.offsets.get(id)!, toDevice(t.data, node.dtype, v.bytes));
+      const at = arena.place(id, v.bytes);
+      gpu.queue.writeBuffer(at.buffer, at.offset, toDevice(t.data, node.dtype, v.bytes));
     }
     const encoder = gpu.createCommandEncoder();
     encode(encoder, prepared);
     for (const [id, at] of readOffsets) {
-      encoder.copyBufferToBuffer(arena, memory.offsets.get(id)!, readback, at, plan.values.get(id)!.bytes);
+      const from = arena.place(id, plan.values.get(id)!.bytes);
+      encoder.copyBufferToBuffer(from.buffer, from.offset, readback, at, from.size);
     }
     const t0 = performance.now();
     gpu.queue.submit([encoder.finish()]);
@@ -229,7 +229,9 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
     },
     release() {
       for (const b of buffers) b.destroy();
+      for (const a of arenas) a.destroy();
       buffers.length = 0;
+      arenas.length = 0;
     },
   };
 }

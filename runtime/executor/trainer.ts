@@ -17,9 +17,10 @@ import {
   stateCount,
 } from "../kernels/optimizer.ts";
 import type { Tensor } from "../reference/tensor.ts";
+import { type BufferRange, createArena } from "./arena.ts";
 import type { ExecutorOptions } from "./executor.ts";
 import { lowerGraph } from "./lower.ts";
-import { lifetimes, pageOf, pageSizes, planMemory } from "./memory-plan.ts";
+import { lifetimes, planMemory } from "./memory-plan.ts";
 
 export interface Trainer {
   /** Uploads parameter values (every trained parameter) and zeroes the optimizer's state and step count. */
@@ -79,15 +80,6 @@ export interface TrainerOptions extends ExecutorOptions {
    * arena, so that `step` needs no feed for them.
    */
   readonly frozen?: ReadonlyMap<ValueId, Tensor>;
-  /** The most bytes one arena buffer holds (default: the device's maxBufferSize); tests page small arenas. */
-  readonly arenaPageBytes?: number;
-}
-
-/** A byte range of a device buffer. */
-interface Placed {
-  readonly buffer: GPUBuffer;
-  readonly offset: number;
-  readonly size: number;
 }
 
 interface ResidentParam {
@@ -107,7 +99,7 @@ interface Resident {
   /** Per group slot: its spec and the offset of its hyperparameters. */
   readonly slots: readonly { readonly spec: OptimizerSpec; readonly hyperAt: number }[];
   /** Frozen params by name, each in one of `frozenBuffers` (one per trainer that brought new ones). */
-  readonly frozen: Map<string, Placed>;
+  readonly frozen: Map<string, BufferRange>;
   readonly frozenBuffers: GPUBuffer[];
   t: number;
   users: number;
@@ -283,10 +275,7 @@ export async function createTrainer(
     opts.arenaPageBytes ?? gpu.limits.maxBufferSize,
   );
   gpu.pushErrorScope("out-of-memory");
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-  const arena = pageSizes(memory).map((size, k) =>
-    gpu.createBuffer({ label: `vlmp arena (training) page ${k}`, size, usage }),
-  );
+  const arena = createArena(gpu, memory, "vlmp arena (training)");
   const readback = gpu.createBuffer({
     label: "vlmp loss readback",
     size: 16,
@@ -294,14 +283,11 @@ export async function createTrainer(
   });
   const oom = await gpu.popErrorScope();
   if (oom) throw new DeviceError(`out of device memory for training buffers: ${oom.message}`);
-  const where = (id: ValueId): { buffer: GPUBuffer; offset: number; size: number } => {
+  const where = (id: ValueId): BufferRange => {
     const r = rootOf(id);
     const p = resident.get(r);
     if (p) return { buffer: res.buffer, offset: p.offset, size: p.bytes };
-    const f = frozen.get(r);
-    if (f) return f;
-    const at = pageOf(memory, memory.offsets.get(r)!);
-    return { buffer: arena[at.page]!, offset: at.offset, size: plan.values.get(r)!.bytes };
+    return frozen.get(r) ?? arena.place(r, plan.values.get(r)!.bytes);
   };
 
   const cache = opts.pipelines ?? new PipelineCache(device);
@@ -433,7 +419,7 @@ export async function createTrainer(
     release() {
       if (released) return;
       released = true;
-      for (const page of arena) page.destroy();
+      arena.destroy();
       readback.destroy();
       if (--res.users === 0) {
         res.buffer.destroy();

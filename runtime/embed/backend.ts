@@ -1,10 +1,17 @@
 // Where a graph runs: the reference interpreter (CPU, float64) or the WebGPU executor (Dawn; lavapipe
-// on a machine without a GPU). Both take the same graph and feeds.
+// on a machine without a GPU). Both take the same graph and feeds; the checkpoint's weights are fed as f32
+// (their precision in the file), which the executor uploads as they are and the interpreter widens once.
 
 import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
 import type { Tensor } from "../reference/tensor.ts";
 
 export type BackendName = "reference" | "webgpu";
+
+/** A feed: pixels and token ids as f64, checkpoint weights as f32. */
+export interface Feed {
+  readonly shape: readonly number[];
+  readonly data: Float32Array | Float64Array;
+}
 
 export interface Backend {
   readonly name: BackendName;
@@ -12,7 +19,7 @@ export interface Backend {
   readonly description: string;
   run(
     graph: Graph,
-    feeds: ReadonlyMap<ValueId, Tensor>,
+    feeds: ReadonlyMap<ValueId, Feed>,
     outputs: readonly ValueId[],
   ): Promise<Map<ValueId, Tensor>>;
   close(): void;
@@ -21,10 +28,21 @@ export interface Backend {
 export async function openBackend(name: BackendName): Promise<Backend> {
   if (name === "reference") {
     const { evaluate } = await import("../reference/interpreter.ts");
+    // Each f32 feed widened once (the same weights serve every batch).
+    const widened = new WeakMap<Feed, Tensor>();
+    const wide = (feed: Feed): Tensor => {
+      if (feed.data instanceof Float64Array) return feed as Tensor;
+      let t = widened.get(feed);
+      if (!t) {
+        t = { shape: feed.shape, data: Float64Array.from(feed.data) };
+        widened.set(feed, t);
+      }
+      return t;
+    };
     return {
       name,
       description: "reference interpreter (CPU, float64)",
-      run: async (graph, feeds) => evaluate(graph, feeds),
+      run: async (graph, feeds) => evaluate(graph, new Map([...feeds].map(([id, f]) => [id, wide(f)]))),
       close() {},
     };
   }
@@ -35,7 +53,9 @@ export async function openBackend(name: BackendName): Promise<Backend> {
   return {
     name,
     description: `webgpu (${device.info.description || device.info.device || "adapter"})`,
-    run: (graph, feeds, outputs) => executor.evaluate(graph, feeds, outputs),
+    // The executor reads a feed's values only to write them to the device as f32 (or i32): an f32 array
+    // goes up as it is, without an f64 copy on the host.
+    run: (graph, feeds, outputs) => executor.evaluate(graph, feeds as ReadonlyMap<ValueId, Tensor>, outputs),
     close() {
       executor.release();
       device.destroy();

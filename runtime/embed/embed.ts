@@ -7,7 +7,7 @@ import type { ValueId } from "../../compiler/graph/graph.ts";
 import { ImagePool, loadImageBatches } from "../image/pool.ts";
 import { type ProgressReporter, silentReporter } from "../progress/index.ts";
 import type { Tensor } from "../reference/tensor.ts";
-import type { Backend } from "./backend.ts";
+import type { Backend, Feed } from "./backend.ts";
 import { paramFeeds, towerGraph } from "./encoder.ts";
 import type { EmbedModel } from "./model.ts";
 
@@ -105,7 +105,7 @@ export async function embedTexts(
 async function runOutput(
   backend: Backend,
   graph: Parameters<Backend["run"]>[0],
-  feeds: ReadonlyMap<ValueId, Tensor>,
+  feeds: ReadonlyMap<ValueId, Feed>,
   output: ValueId,
 ): Promise<Tensor> {
   const result = (await backend.run(graph, feeds, [output])).get(output);

@@ -7,7 +7,8 @@ import type { PipelineIr } from "../../compiler/ir.ts";
 import { modelForwardGraph } from "../../compiler/lower/model.ts";
 import type { JsonValue } from "../../compiler/values.ts";
 import type { Safetensors } from "../checkpoint/index.ts";
-import { numel, type Tensor } from "../reference/tensor.ts";
+import { numel } from "../reference/tensor.ts";
+import type { Feed } from "./backend.ts";
 
 export type Tower = "image" | "text";
 
@@ -60,9 +61,10 @@ export function towerGraph(ir: PipelineIr, call: JsonValue, tower: Tower, batch:
 
 /**
  * A param's tensor from the checkpoint, shaped as the graph declares it: the element counts must agree
- * (CLIP's `logit_scale` is 0-d in the file and [1] in the language).
+ * (CLIP's `logit_scale` is 0-d in the file and [1] in the language). Held as f32, the file's precision (a
+ * ViT-B/32 image tower is 350 MB so, 700 MB as f64); the reference backend widens it where it runs.
  */
-export function checkpointTensor(weights: Safetensors, key: string, shape: readonly number[]): Tensor {
+export function checkpointTensor(weights: Safetensors, key: string, shape: readonly number[]): Feed {
   const info = weights.info(key);
   const want = numel(shape);
   if (numel(info.shape) !== want) {
@@ -70,12 +72,12 @@ export function checkpointTensor(weights: Safetensors, key: string, shape: reado
       `${weights.file}: tensor ${JSON.stringify(key)} is [${info.shape.join(", ")}]; the backbone reads [${shape.join(", ")}]`,
     );
   }
-  return { shape: [...shape], data: Float64Array.from(weights.read(key)) };
+  return { shape: [...shape], data: weights.read(key) };
 }
 
 /** Feeds for every param the graph reads. */
-export function paramFeeds(tower: TowerGraph, weights: Safetensors): Map<ValueId, Tensor> {
-  const feeds = new Map<ValueId, Tensor>();
+export function paramFeeds(tower: TowerGraph, weights: Safetensors): Map<ValueId, Feed> {
+  const feeds = new Map<ValueId, Feed>();
   for (const [key, value] of tower.params) feeds.set(value.id, checkpointTensor(weights, key, value.shape));
   return feeds;
 }

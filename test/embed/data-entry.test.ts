@@ -1,12 +1,15 @@
 // `vlmp embed SPEC --data ENTRY`: a pipeline's data entry embedded with its backbone — the features equal
 // those `vlmp embed --model DIR --images …` computes for the same images in source order (an independent
 // path: the image tower alone, the worker pool's preprocessing), the labels and groups are the source's,
-// and the metadata names the class list, the known count, the model and the spec.
+// and the metadata names the class list, the known count, the model and the spec; a spec takes --data and
+// no --model, --images or --texts.
 
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { runEmbedData } from "../../bin/commands/embed-data.ts";
+import { UsageError } from "../../bin/usage-error.ts";
 import { Safetensors } from "../../runtime/checkpoint/index.ts";
 import { DataResolver } from "../../runtime/data/sources/resolve.ts";
 import {
@@ -146,5 +149,19 @@ describe("vlmp embed SPEC --data ENTRY", () => {
       "the data block of 'embed_data' has no source 'train' (sources: test, val)",
     );
     await expect(embedDataEntry(ir, "classes", options)).rejects.toThrow(/has no source 'classes'/);
+  });
+
+  it("is a usage error without --data, or with --model, --images or --texts beside the spec", async () => {
+    const file = spec();
+    const out = join(dir, "unused.safetensors");
+    await expect(runEmbedData(file, [], { out, setFile: [] })).rejects.toThrow(
+      "embedding a pipeline's data takes a spec FILE and --data ENTRY",
+    );
+    await expect(runEmbedData(file, [], { out, setFile: [], data: "test", model })).rejects.toThrow(
+      "--model does not go with a spec",
+    );
+    await expect(runEmbedData(file, [], { out, setFile: [], data: "test", texts: "t.txt" })).rejects.toThrow(
+      UsageError,
+    );
   });
 });

@@ -90,13 +90,14 @@ export async function runRun(
       Object.entries(m)
         .map(([k, v]) => `${k} ${Number.isNaN(v) ? "NaN" : v.toFixed(4)}`)
         .join(", ");
+    if (result.tasks !== undefined) lines.push(`  tasks: ${result.tasks}`);
     if (result.train) {
       const { steps, epochs, seconds, timedSteps } = result.train;
       const rate = timedSteps > 0 ? `, ${(timedSteps / Math.max(seconds, 1e-9)).toFixed(2)} steps/s` : "";
       lines.push(`  train: ${epochs} epochs, ${steps} steps${rate}`);
       if (result.before) lines.push(`  before: ${fmt(result.before)}`);
       lines.push(`  after:  ${fmt(result.after)}`);
-    }
+    } else if (result.tasks !== undefined) lines.push(`  after:  ${fmt(result.after)}`);
     for (const b of result.blocks) {
       const values = Object.entries(b.metrics.values)
         .map(([k, v]) => `${k} ${Number.isNaN(v) ? "NaN" : v.toFixed(4)}`)

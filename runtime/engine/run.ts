@@ -21,7 +21,7 @@ import { writeReliabilityPlot, writeScoreHistogram } from "../run/plots.ts";
 import { RunDirectory } from "../run/run-dir.ts";
 import { type Backend, type BackendKind, openBackend } from "./backend.ts";
 import { RunError } from "./errors.ts";
-import { type BlockResult, checkAborted, evaluateBlock } from "./evaluate.ts";
+import { type BlockResult, checkAborted, type EvaluateContext, evaluateBlock } from "./evaluate.ts";
 import { loadBackbone } from "./model.ts";
 
 export interface RunOptions {
@@ -49,6 +49,8 @@ export interface RunResult {
   readonly before?: Record<string, number>;
   /** For a pipeline that trains: steps taken, and the seconds of the `timedSteps` among them (compilation
    * and each device trainer's first step left out). */
+  /** For a task sequence: how many tasks (`after` then holds the sequence's metrics). */
+  readonly tasks?: number;
   readonly train?: {
     readonly steps: number;
     readonly epochs: number;
@@ -157,16 +159,7 @@ async function runEvaluation(ir: PipelineIr, options: RunOptions): Promise<RunRe
   const backend =
     options.backendInstance ?? (await openBackend(options.backend ?? "auto", (m) => reporter.log(m)));
   try {
-    const seed = Number(ir.root.settings["seed"] ?? 0);
-    const run = RunDirectory.create({
-      root: options.runsRoot ?? "runs",
-      pipeline: ir.pipeline,
-      specText: options.specText,
-      ir,
-      irHash: options.irHash,
-      seed,
-      device: backend.description,
-    });
+    const run = createRunDirectory(ir, options, Number(ir.root.settings["seed"] ?? 0), backend);
     const weightCache = new Map<string, Tensor>();
     const results: BlockResult[] = [];
     const reported = plans.filter((p) => p.block.settings["report"] !== false);
@@ -222,6 +215,35 @@ async function runEvaluation(ir: PipelineIr, options: RunOptions): Promise<RunRe
   } finally {
     if (!options.backendInstance) backend.close();
   }
+}
+
+/** A new run directory under the options' runs folder for `ir`, run with `seed` on `backend`. */
+export function createRunDirectory(
+  ir: PipelineIr,
+  options: RunOptions,
+  seed: number,
+  backend: Backend,
+): RunDirectory {
+  return RunDirectory.create({
+    root: options.runsRoot ?? "runs",
+    pipeline: ir.pipeline,
+    specText: options.specText,
+    ir,
+    irHash: options.irHash,
+    seed,
+    device: backend.description,
+  });
+}
+
+/** The run's backend (the options' open one, else opened as they ask) and its evaluation context. */
+export async function openContext(
+  ir: PipelineIr,
+  options: RunOptions,
+  model: Pick<EvaluateContext, "backbone" | "adapters" | "templates" | "reporter" | "weightCache">,
+): Promise<EvaluateContext> {
+  const backend =
+    options.backendInstance ?? (await openBackend(options.backend ?? "auto", (m) => model.reporter.log(m)));
+  return { ir, backend, ...model, ...(options.signal ? { signal: options.signal } : {}) };
 }
 
 /** plots/scores-<label>.svg: MSP of known vs unknown samples, when the block has both. */

@@ -5,7 +5,7 @@
 
 import type { JsonValue } from "../../compiler/values.ts";
 import type { DataResolver } from "../data/sources/resolve.ts";
-import type { DataItem } from "../data/sources/types.ts";
+import type { DataItem, DataSource } from "../data/sources/types.ts";
 import { RunError } from "./errors.ts";
 import { seededPermutation } from "./permutation.ts";
 
@@ -22,6 +22,8 @@ export interface TaskSequence {
   /** First position of each task's classes, and their count. */
   readonly starts: readonly number[];
   readonly sizes: readonly number[];
+  /** The source the training items come from. */
+  readonly trainSource: DataSource;
   /** Per task: its classes' training and test items, labels relabelled to sequence positions. */
   readonly train: readonly (readonly DataItem[])[];
   readonly test: readonly (readonly DataItem[])[];
@@ -91,7 +93,7 @@ export function resolveSequence(resolver: DataResolver, value: JsonValue | undef
     return n < shots;
   });
   const test = split(args["test"], "test", () => true);
-  return { classes, starts, sizes, train, test };
+  return { classes, starts, sizes, trainSource: resolver.source(args["train"]!), train, test };
 }
 
 export interface ExemplarMemory {

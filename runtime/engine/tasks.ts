@@ -7,27 +7,22 @@
 // never changes, so its output is computed once.
 
 import type { IrBlock, PipelineIr } from "../../compiler/ir.ts";
+import { type ObjectiveBlock, resolveSetting } from "../../compiler/lower/objective.ts";
 import type { JsonValue } from "../../compiler/values.ts";
 import { DataResolver } from "../data/sources/resolve.ts";
 import type { DataSource } from "../data/sources/types.ts";
 import type { MetricWarning } from "../metrics/types.ts";
 import { silentReporter } from "../progress/reporter.ts";
 import type { Tensor } from "../reference/tensor.ts";
-import { RunDirectory } from "../run/run-dir.ts";
-import { openBackend } from "./backend.ts";
+import type { RunDirectory } from "../run/run-dir.ts";
 import { RunError } from "./errors.ts";
-import {
-  type BlockResult,
-  checkAborted,
-  type EvaluateContext,
-  forwardSource,
-  outputSite,
-} from "./evaluate.ts";
+import { type BlockResult, checkAborted, forwardSource, outputSite } from "./evaluate.ts";
 import { loadBackbone } from "./model.ts";
 import type { RunOptions, RunResult } from "./run.ts";
-import { resolveTemplates } from "./run.ts";
-import { resolveSequence, type TaskSequence } from "./sequence.ts";
+import { createRunDirectory, openContext, resolveTemplates } from "./run.ts";
+import { resolveMemory, resolveSequence, type TaskSequence } from "./sequence.ts";
 import { checkTaskMetrics, type StepMetrics, sequenceMetrics, stepMetrics } from "./task-metrics.ts";
+import { type TaskTraining, taskTraining } from "./task-train.ts";
 import { modelParams } from "./train.ts";
 
 /** Blocks that run something: beside a tasks block, vlmp run runs none of them at the top level. */
@@ -78,7 +73,6 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
   if (options.resume) throw new RunError("--resume: vlmp run does not resume task sequences yet");
   const reporter = options.reporter ?? silentReporter;
   const plan = tasksPlan(ir);
-  if (plan.train) throw new RunError("tasks.train: vlmp run does not train inside tasks yet");
   const data = ir.root.blocks.find((b) => b.block === "data");
   if (!data) throw new RunError(`pipeline '${ir.pipeline}' has no data block`);
   const resolver = new DataResolver(data.settings);
@@ -95,33 +89,28 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
   const seed = Number(ir.root.settings["seed"] ?? 0);
   const backbone = loadBackbone(ir);
   const adapters = ir.root.adapters;
-  const weightCache = new Map<string, Tensor>(
-    adapters.length > 0 ? modelParams(ir, backbone, adapters, seed).values : [],
-  );
+  const params = adapters.length > 0 ? modelParams(ir, backbone, adapters, seed) : undefined;
+  const weightCache = new Map<string, Tensor>(params?.values ?? []);
+  const scope: ObjectiveBlock = { path: "tasks", block: plan.tasks, ancestors: [ir.root] };
+  const memory = resolveMemory(plan.tasks.settings["memory"], (ref) => resolveSetting(scope, ref));
 
-  const backend =
-    options.backendInstance ?? (await openBackend(options.backend ?? "auto", (m) => reporter.log(m)));
-  const ctx: EvaluateContext = {
-    ir,
-    backbone,
-    backend,
-    adapters,
-    templates,
-    reporter,
-    weightCache,
-    ...(options.signal ? { signal: options.signal } : {}),
-  };
+  const ctx = await openContext(ir, options, { backbone, adapters, templates, reporter, weightCache });
+  const backend = ctx.backend;
   let run: RunDirectory | undefined;
+  let training: TaskTraining | undefined;
   try {
-    run = RunDirectory.create({
-      root: options.runsRoot ?? "runs",
-      pipeline: ir.pipeline,
-      specText: options.specText,
-      ir,
-      irHash: options.irHash,
-      seed,
-      device: backend.description,
-    });
+    if (plan.train) {
+      if (!params) throw new RunError("tasks.train: nothing to train: the pipeline has no adapter");
+      const on = plan.train.settings["on"];
+      if (on !== null && on !== undefined && resolver.source(on) !== sequence.trainSource) {
+        throw new RunError(
+          "tasks.train.on: inside tasks, vlmp run trains on each task's images of the sequence's train source",
+        );
+      }
+      const o = { path: "tasks.train", block: plan.train, ancestors: [ir.root, plan.tasks] };
+      training = taskTraining(ctx, o, { sequence, memory, params, seed });
+    }
+    run = createRunDirectory(ir, options, seed, backend);
     const test = sequenceTestSource(sequence);
     const steps: StepMetrics[] = [];
     const blocks: BlockResult[] = [];
@@ -138,7 +127,8 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
     for (let t = 0; t < T; t++) {
       checkAborted(options.signal);
       const stage = `task${t + 1}`;
-      if (!output) {
+      if (training) await training.train(t, run);
+      if (!output || training) {
         const forward = await forwardSource(
           ctx,
           `${stage} evaluate ${label}`,
@@ -178,17 +168,27 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
           ),
           accuracy: steps.map((s) => s.accuracies),
           task_aware_accuracy: steps.map((s) => s.taskAware),
+          ...(training ? { train: training.stats() } : {}),
         },
         ...(warnings.length > 0 ? { warnings: warnings.map((w) => `${w.metric}: ${w.message}`) } : {}),
       },
     });
-    return { dir: run.path, backend: backend.description, blocks, after: whole.values };
+    const trained = training?.totals();
+    return {
+      dir: run.path,
+      backend: backend.description,
+      blocks,
+      after: whole.values,
+      tasks: T,
+      ...(trained ? { train: trained } : {}),
+    };
   } catch (error) {
     run?.writeSummary({
       extra: { status: "interrupted", reason: (error as Error).message, backend: backend.description },
     });
     throw error;
   } finally {
+    training?.release();
     if (!options.backendInstance) backend.close();
   }
 }

@@ -28,19 +28,18 @@ import { type LValue, numberValue, toTensor } from "../../compiler/lower/values.
 import type { JsonValue } from "../../compiler/values.ts";
 import { DataResolver } from "../data/sources/resolve.ts";
 import type { DataItem, DataSource } from "../data/sources/types.ts";
-import type { Trainer, TrainerGroup } from "../executor/trainer.ts";
+import type { TrainerGroup } from "../executor/trainer.ts";
 import { augmentRandom, DEFAULT_RATIO, randomResizedCropBox } from "../image/augment.ts";
 import { decodeRgb } from "../image/decode.ts";
 import { normalizeInto, resizeAndCrop } from "../image/preprocess.ts";
 import { resizeBicubic } from "../image/resize.ts";
 import { cropRgb, flipRgb } from "../image/rgb.ts";
 import type { OptimizerSpec } from "../kernels/optimizer.ts";
-import { silentReporter } from "../progress/reporter.ts";
+import { type ProgressReporter, silentReporter } from "../progress/reporter.ts";
 import { evaluate as referenceEvaluate } from "../reference/interpreter.ts";
 import type { Tensor } from "../reference/tensor.ts";
 import { writeCurvePlots, writeReliabilityPlot } from "../run/plots.ts";
 import { RunDirectory } from "../run/run-dir.ts";
-import { openBackend } from "./backend.ts";
 import { latestCheckpoint, type TrainCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import { RunError } from "./errors.ts";
 import {
@@ -56,16 +55,18 @@ import { type Backbone, loadBackbone, paramFeeds } from "./model.ts";
 import {
   createOptimizer,
   type HostParam,
+  type LearningRate,
   type Optimizer,
   type OptimizerSettings,
   type ParamGroup,
 } from "./optimizer.ts";
 import { seededPermutation } from "./permutation.ts";
-import { captionPrompts, contextPromptSpec } from "./prompts.ts";
+import { captionPrompts, contextPromptSpec, type PromptTensors } from "./prompts.ts";
 import type { RunOptions, RunResult } from "./run.ts";
-import { resolveTemplates, writeKnownUnknownHistogram } from "./run.ts";
+import { createRunDirectory, openContext, resolveTemplates, writeKnownUnknownHistogram } from "./run.ts";
 import { createSchedule } from "./schedule.ts";
 import { cutGraph, spliceGraph } from "./split.ts";
+import { StepRunner, type StepTiming } from "./step-runner.ts";
 
 type Obj = { readonly [key: string]: JsonValue };
 const isObj = (v: JsonValue | undefined): v is Obj =>
@@ -271,7 +272,7 @@ export function modelParams(
 }
 
 /** The parameter keys adapter `definition` (`adapters.affine`) makes trainable on its own. */
-function adapterKeys(
+export function adapterKeys(
   ir: PipelineIr,
   backbone: Backbone,
   adapters: readonly JsonValue[],
@@ -584,6 +585,177 @@ async function trainPixels(
   return { shape: [items.length, 3, size, size], data: Float64Array.from(out) };
 }
 
+/** What a step's feeds read besides its rows: the class prompts (captions where none), the constants. */
+export interface FeedContext {
+  readonly backbone: Backbone;
+  readonly weightCache: Map<string, Tensor>;
+  /** The class prompts; undefined: the rows' captions are the text side. */
+  readonly prompts: PromptTensors | undefined;
+  readonly constants: ReadonlyMap<string, Tensor>;
+  /** The rows' source (whether it hides its labels; its description for messages). */
+  readonly source: DataSource;
+  readonly counters: {
+    readonly epoch: number;
+    readonly epochs: number;
+    readonly step: number;
+    readonly steps: number;
+  };
+}
+
+/** A step's feeds for `rows`; the params too where no device trainer holds them (`withParams`). */
+export function stepFeeds(
+  g: StepGraph,
+  rows: readonly DataItem[],
+  withParams: boolean,
+  c: FeedContext,
+): Map<ValueId, Tensor> {
+  const feeds = withParams
+    ? paramFeeds(g.graph, c.backbone.checkpoint, c.weightCache)
+    : new Map<ValueId, Tensor>();
+  const text =
+    c.prompts ??
+    captionPrompts(
+      c.backbone.checkpoint.tokenizer,
+      rows.map((it) => it.caption!),
+      { padId: c.backbone.padId, context: c.backbone.context },
+    );
+  feeds.set(g.ids, text.ids);
+  feeds.set(g.slots, text.slots);
+  for (const [name, input] of g.inputs) {
+    let data: Float64Array;
+    if (name.startsWith("constants.")) {
+      const t = c.constants.get(name.slice("constants.".length));
+      if (!t) throw new RunError(`the objective reads '${name}', which no constants block computes`);
+      const width = t.data.length / t.shape[0]!;
+      data = new Float64Array(rows.length * width);
+      rows.forEach((it, i) => {
+        data.set(t.data.subarray(it.index * width, (it.index + 1) * width), i * width);
+      });
+    } else if (name === "labels") {
+      if (c.source.labelsHidden)
+        throw new RunError(
+          `the objective reads labels, but ${c.source.description} hides them (labels: hidden)`,
+        );
+      data = Float64Array.from(rows.map((it) => it.label));
+    } else if (name === "index") data = Float64Array.from(rows.map((it) => it.index));
+    else if (name === "groups") data = Float64Array.from(rows.map((it) => it.group ?? 0));
+    else if (name === "epoch") data = Float64Array.of(c.counters.epoch);
+    else if (name === "epochs") data = Float64Array.of(c.counters.epochs);
+    else if (name === "step") data = Float64Array.of(c.counters.step);
+    else if (name === "steps") data = Float64Array.of(c.counters.steps);
+    else if (name === "training") data = Float64Array.of(1);
+    else throw new RunError(`the step graph reads '${name}', which vlmp run does not provide yet`);
+    feeds.set(input.id, { shape: input.shape, data });
+  }
+  return feeds;
+}
+
+export interface EpochPlan {
+  readonly items: readonly DataItem[];
+  readonly batch: number;
+  readonly stepsPerEpoch: number;
+  /** The epoch's order of `items` (epochOrder). */
+  readonly order: readonly number[];
+  readonly augment: Augmentation;
+  /** Augmentation is keyed by (seed, epoch, index). */
+  readonly seed: number;
+  readonly epoch: number;
+  readonly label: string;
+  readonly stepGraph: (batch: number) => StepGraph;
+  readonly runner: StepRunner;
+  readonly feeds: (g: StepGraph, rows: readonly DataItem[], withParams: boolean) => Map<ValueId, Tensor>;
+  /** The learning rate of the step about to be taken. */
+  readonly lr: () => LearningRate;
+  /** After each step (the caller counts steps and logs them). */
+  readonly onStep: (loss: number, lr: LearningRate) => void;
+  readonly position: () => { step: number; epoch: number };
+  readonly reporter: ProgressReporter;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * One epoch of steps over `items` in batches of `batch` (the next batch decoded and augmented while the
+ * current one runs); returns the mean loss.
+ */
+export async function trainEpoch(e: EpochPlan): Promise<number> {
+  const batches: DataItem[][] = [];
+  for (let i = 0; i < e.stepsPerEpoch; i++)
+    batches.push(e.order.slice(i * e.batch, (i + 1) * e.batch).map((k) => e.items[k]!));
+  const task = e.reporter.task(e.label, batches.length, { unit: "step" });
+  const size = e.stepGraph(batches[0]!.length).imageSize;
+  const load = (i: number) => trainPixels(batches[i]!, size, e.augment, e.seed, e.epoch);
+  let next: Promise<Tensor> | undefined = load(0);
+  let total = 0;
+  for (let i = 0; i < batches.length; i++) {
+    checkAborted(e.signal);
+    const rows = batches[i]!;
+    const g = e.stepGraph(rows.length);
+    const pixels = await next!;
+    next = i + 1 < batches.length ? load(i + 1) : undefined;
+    next?.catch(() => {});
+    const lr = e.lr();
+    const feeds = (withParams: boolean) => {
+      const f = e.feeds(g, rows, withParams);
+      f.set(g.pixels, pixels);
+      return f;
+    };
+    const loss = await e.runner.step(g, feeds, lr, rows.length, e.position());
+    e.onStep(loss, lr);
+    total += loss;
+    task.increment(1, { loss: loss.toFixed(4) });
+  }
+  task.finish({ loss: (total / batches.length).toFixed(4) });
+  return total / batches.length;
+}
+
+/** buildStepGraph for each batch size asked for, built once. */
+export function stepGraphs(
+  ir: PipelineIr,
+  backbone: Backbone,
+  adapters: readonly JsonValue[],
+  o: ObjectiveBlock,
+  sizes: { classes: number; prompts: number; samples?: number; captions?: boolean },
+  trainable: readonly string[],
+  seed: number,
+): (batch: number) => StepGraph {
+  const graphs = new Map<number, StepGraph>();
+  return (batch) => {
+    let g = graphs.get(batch);
+    if (!g) {
+      g = buildStepGraph(ir, backbone, adapters, o, { ...sizes, batch }, trainable, seed);
+      graphs.set(batch, g);
+    }
+    return g;
+  };
+}
+
+/** Steps of an epoch of `n` images in batches of `batch`: the short last batch kept unless `dropLast`. */
+export function epochSteps(n: number, batch: number, dropLast: boolean, what: string): number {
+  const full = Math.floor(n / batch);
+  const steps = full + (n > full * batch && !dropLast ? 1 : 0);
+  if (steps === 0) throw new RunError(`${what}: ${n} images make no batch of ${batch} (drop_last)`);
+  return steps;
+}
+
+/** summary.json's `train` figures of the steps a runner timed. */
+export function trainTiming(
+  t: StepTiming,
+  updates: StepRunner["updates"],
+  epochs: number,
+  steps: number,
+): Record<string, unknown> {
+  return {
+    updates,
+    epochs,
+    steps,
+    seconds: Number(t.seconds.toFixed(3)),
+    timed_steps: t.steps,
+    warm_up_seconds: Number(t.warmUpSeconds.toFixed(3)),
+    steps_per_second: Number((t.steps / (t.seconds || 1)).toFixed(3)),
+    images_per_second: Number((t.images / (t.seconds || 1)).toFixed(2)),
+  };
+}
+
 // --- the run ------------------------------------------------------------------------------------------------
 
 function sourceOf(
@@ -676,11 +848,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
   const schedule = createSchedule(s["schedule"]);
   const items = source.items;
   if (items.length === 0) throw new RunError(`train: ${source.description} holds no images`);
-  const full = Math.floor(items.length / batch);
-  const rest = items.length - full * batch;
-  const stepsPerEpoch = full + (rest > 0 && !dropLast ? 1 : 0);
-  if (stepsPerEpoch === 0)
-    throw new RunError(`train: ${items.length} images make no batch of ${batch} (drop_last)`);
+  const stepsPerEpoch = epochSteps(items.length, batch, dropLast, "train");
   const totalSteps = stepsPerEpoch * epochs;
 
   const captions = readsCaptions(o);
@@ -710,18 +878,8 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
     params.trainable.map((k) => [k, { key: k, data: weightCache.get(k)!.data }]),
   );
 
-  const backend =
-    options.backendInstance ?? (await openBackend(options.backend ?? "auto", (m) => reporter.log(m)));
-  const ctx: EvaluateContext = {
-    ir,
-    backbone,
-    backend,
-    adapters,
-    templates,
-    reporter,
-    weightCache,
-    ...(options.signal ? { signal: options.signal } : {}),
-  };
+  const ctx = await openContext(ir, options, { backbone, adapters, templates, reporter, weightCache });
+  const backend = ctx.backend;
   let run: RunDirectory;
   let startEpoch = 0;
   let step = 0;
@@ -749,15 +907,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
         before = Object.fromEntries(Object.entries(summary.before).map(([k, v]) => [k, v ?? Number.NaN]));
       reporter.log(`resuming ${run.path} after epoch ${startEpoch} (step ${step})`);
     } else {
-      run = RunDirectory.create({
-        root: options.runsRoot ?? "runs",
-        pipeline: ir.pipeline,
-        specText: options.specText,
-        ir,
-        irHash: options.irHash,
-        seed,
-        device: backend.description,
-      });
+      run = createRunDirectory(ir, options, seed, backend);
     }
   } catch (error) {
     if (!options.backendInstance) backend.close();
@@ -793,63 +943,22 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
   };
 
   const losses: number[] = [];
-  let trainSeconds = 0;
-  let timedSteps = 0;
-  let timedImages = 0;
-  // A device trainer's first step also compiles its pipelines in the driver (lazily): timed apart.
-  let warmUpSeconds = 0;
-  const warmed = new Set<Trainer>();
   let after: Record<string, number> = {};
   let lastResults: BlockResult[] = [];
   let lastCheckpoint: string | undefined;
   // Device updates (WebGPU): the parameters and the optimiser's state live on the device, one trainer per
-  // batch size sharing them; the host copies (weightCache, the optimiser) are brought up to date before a
-  // checkpoint or an evaluation reads them, and uploaded when the first trainer is made (a resumed run's).
-  let updates: "device" | "host" =
-    backend.createTrainer && !hostOnlyReason(optimizer.settings) ? "device" : "host";
-  const hostReason = hostOnlyReason(optimizer.settings);
-  if (backend.createTrainer && hostReason) reporter.log(`parameter updates on the host: ${hostReason}`);
-  const trainers = new Map<number, Trainer>();
-  let primary: Trainer | undefined;
-  let deviceAhead = false;
-  const pull = async (): Promise<void> => {
-    if (!primary || !deviceAhead) return;
-    importDeviceState(optimizer, hostParams, await primary.readState());
-    deviceAhead = false;
-  };
-  const trainerFor = async (g: StepGraph): Promise<Trainer | undefined> => {
-    if (updates === "host") return undefined;
-    const existing = trainers.get(g.batch);
-    if (existing) return existing;
-    const missing = params.trainable.filter((k) => !g.grads.has(k));
-    if (missing.length > 0) {
-      reporter.log(`parameter updates on the host: '${missing[0]}' has no gradient in the step graph`);
-      await pull();
-      updates = "host";
-      return undefined;
-    }
-    const ids = new Map<string, ValueId>();
-    for (const n of g.graph.nodes) if (n.op === "param") ids.set(n.attrs.name, n.id);
-    const grads = new Map<ValueId, ValueId>([...g.grads].map(([k, id]) => [ids.get(k)!, id]));
-    // The untrained params (the frozen backbone) go to the device once, not with every step's feeds.
-    const frozen = paramFeeds(g.graph, backbone.checkpoint, weightCache);
-    for (const p of grads.keys()) frozen.delete(p);
-    const trainer = await backend.createTrainer!(g.graph, g.loss, grads, {
-      ...trainerGroups(optimizer),
-      ...(primary ? { share: primary } : {}),
-      frozen,
-    });
-    trainers.set(g.batch, trainer);
-    if (!primary) {
-      primary = trainer;
-      trainer.writeState({
-        steps: optimizer.steps,
-        params: new Map(params.trainable.map((k) => [k, hostParams.get(k)!.data])),
-        state: deviceState(optimizer, params.trainable),
-      });
-    }
-    return trainer;
-  };
+  // batch size sharing them; the host copies are brought up to date before a checkpoint or an evaluation
+  // reads them, and uploaded when the first trainer is made (a resumed run's).
+  const runner = new StepRunner({
+    backend,
+    backbone,
+    weightCache,
+    optimizer,
+    hostParams,
+    trainable: params.trainable,
+    reporter,
+  });
+  const pull = () => runner.pull();
   const checkpoint = async (epoch: number): Promise<void> => {
     await pull();
     const state: TrainCheckpoint = {
@@ -890,144 +999,50 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
     // The text side: the class prompts, the same every step (learned context where adapted), or the rows'
     // captions.
     const prompts = captions ? undefined : promptTensors(ctx, classes);
-    const graphs = new Map<number, StepGraph>();
-    const stepGraph = (n: number): StepGraph => {
-      let g = graphs.get(n);
-      if (!g) {
-        g = buildStepGraph(
-          ir,
-          backbone,
-          adapters,
-          o,
-          {
-            batch: n,
-            classes: classes.length,
-            prompts: promptsPerClass(ctx),
-            samples: items.length,
-            captions,
-          },
-          params.trainable,
-          seed,
-        );
-        graphs.set(n, g);
-      }
-      return g;
-    };
-    const hidden = source.labelsHidden;
-    /** A step's feeds; the params too where no device trainer holds them. */
-    const feedsFor = (
-      g: StepGraph,
-      rows: readonly DataItem[],
-      epoch: number,
-      withParams: boolean,
-    ): Map<ValueId, Tensor> => {
-      const feeds = withParams
-        ? paramFeeds(g.graph, backbone.checkpoint, weightCache)
-        : new Map<ValueId, Tensor>();
-      const text =
-        prompts ??
-        captionPrompts(
-          backbone.checkpoint.tokenizer,
-          rows.map((it) => it.caption!),
-          { padId: backbone.padId, context: backbone.context },
-        );
-      feeds.set(g.ids, text.ids);
-      feeds.set(g.slots, text.slots);
-      for (const [name, input] of g.inputs) {
-        let data: Float64Array;
-        if (name.startsWith("constants.")) {
-          const t = constants.get(name.slice("constants.".length));
-          if (!t) throw new RunError(`the objective reads '${name}', which no constants block computes`);
-          const width = t.data.length / t.shape[0]!;
-          data = new Float64Array(rows.length * width);
-          rows.forEach((it, i) => {
-            data.set(t.data.subarray(it.index * width, (it.index + 1) * width), i * width);
-          });
-        } else if (name === "labels") {
-          if (hidden)
-            throw new RunError(
-              `the objective reads labels, but ${source.description} hides them (labels: hidden)`,
-            );
-          data = Float64Array.from(rows.map((it) => it.label));
-        } else if (name === "index") data = Float64Array.from(rows.map((it) => it.index));
-        else if (name === "groups") data = Float64Array.from(rows.map((it) => it.group ?? 0));
-        else if (name === "epoch") data = Float64Array.of(epoch);
-        else if (name === "epochs") data = Float64Array.of(epochs);
-        else if (name === "step") data = Float64Array.of(step);
-        else if (name === "steps") data = Float64Array.of(totalSteps);
-        else if (name === "training") data = Float64Array.of(1);
-        else throw new RunError(`the step graph reads '${name}', which vlmp run does not provide yet`);
-        feeds.set(input.id, { shape: input.shape, data });
-      }
-      return feeds;
-    };
+    const stepGraph = stepGraphs(
+      ir,
+      backbone,
+      adapters,
+      o,
+      { classes: classes.length, prompts: promptsPerClass(ctx), samples: items.length, captions },
+      params.trainable,
+      seed,
+    );
+    const feedsFor = (g: StepGraph, rows: readonly DataItem[], epoch: number, withParams: boolean) =>
+      stepFeeds(g, rows, withParams, {
+        backbone,
+        weightCache,
+        prompts,
+        constants,
+        source,
+        counters: { epoch, epochs, step, steps: totalSteps },
+      });
 
     for (let epoch = startEpoch; epoch < epochs; epoch++) {
-      const order = epochOrder(items.length, seed, epoch, shuffle);
-      const batches: DataItem[][] = [];
-      for (let i = 0; i < stepsPerEpoch; i++)
-        batches.push(order.slice(i * batch, (i + 1) * batch).map((k) => items[k]!));
-      const task = reporter.task(`epoch ${epoch + 1}/${epochs}`, batches.length, { unit: "step" });
-      const size = stepGraph(batches[0]!.length).imageSize;
-      const load = (i: number) => trainPixels(batches[i]!, size, augment, seed, epoch);
-      let next: Promise<Tensor> | undefined = load(0);
-      let epochLoss = 0;
-      for (let i = 0; i < batches.length; i++) {
-        checkAborted(options.signal);
-        const rows = batches[i]!;
-        const g = stepGraph(rows.length);
-        const pixels = await next!;
-        next = i + 1 < batches.length ? load(i + 1) : undefined;
-        next?.catch(() => {});
-        const lr = schedule({ step, epoch, steps: totalSteps, epochs });
-        const trainer = await trainerFor(g);
-        const feeds = feedsFor(g, rows, epoch, !trainer);
-        feeds.set(g.pixels, pixels);
-        let loss: number;
-        if (trainer) {
-          const t0 = performance.now();
-          loss = await trainer.step(
-            feeds,
-            optimizer.groups.map((group) => lr(group.lr)),
-          );
-          deviceAhead = true;
-          const seconds = (performance.now() - t0) / 1000;
-          if (warmed.has(trainer)) {
-            trainSeconds += seconds;
-            timedSteps++;
-            timedImages += rows.length;
-          } else {
-            warmed.add(trainer);
-            warmUpSeconds += seconds;
-          }
-          if (!Number.isFinite(loss))
-            throw new RunError(`the loss is ${loss} at step ${step + 1} (epoch ${epoch + 1})`);
-        } else {
-          const outs = [g.loss, ...g.grads.values()];
-          if (backend.kind === "webgpu") await backend.warmUp(g.graph, feeds, outs);
-          const t0 = performance.now();
-          const values = await backend.run(g.graph, feeds, outs);
-          loss = values.get(g.loss)!.data[0]!;
-          if (!Number.isFinite(loss))
-            throw new RunError(`the loss is ${loss} at step ${step + 1} (epoch ${epoch + 1})`);
-          const grads = new Map<string, Float64Array>();
-          for (const [k, id] of g.grads) grads.set(k, values.get(id)!.data);
-          for (const k of params.trainable)
-            if (!grads.has(k)) grads.set(k, new Float64Array(hostParams.get(k)!.data.length));
-          optimizer.step(hostParams, grads, lr);
-          trainSeconds += (performance.now() - t0) / 1000;
-          timedSteps++;
-          timedImages += rows.length;
-        }
-        step++;
-        losses.push(loss);
-        epochLoss += loss;
-        const groupLr = optimizer.groups[0] ? lr(optimizer.groups[0].lr) : 0;
-        run.log({ kind: "step", step, epoch: epoch + 1, values: { loss, lr: groupLr } });
-        task.increment(1, { loss: loss.toFixed(4) });
-      }
-      task.finish({ loss: (epochLoss / batches.length).toFixed(4) });
-      run.log({ kind: "epoch", epoch: epoch + 1, values: { loss: epochLoss / batches.length } });
+      const epochLoss = await trainEpoch({
+        items,
+        batch,
+        stepsPerEpoch,
+        order: epochOrder(items.length, seed, epoch, shuffle),
+        augment,
+        seed,
+        epoch,
+        label: `epoch ${epoch + 1}/${epochs}`,
+        stepGraph,
+        runner,
+        feeds: (g, rows, withParams) => feedsFor(g, rows, epoch, withParams),
+        lr: () => schedule({ step, epoch, steps: totalSteps, epochs }),
+        onStep: (loss, lr) => {
+          step++;
+          losses.push(loss);
+          const groupLr = optimizer.groups[0] ? lr(optimizer.groups[0].lr) : 0;
+          run.log({ kind: "step", step, epoch: epoch + 1, values: { loss, lr: groupLr } });
+        },
+        position: () => ({ step, epoch }),
+        reporter,
+        signal: options.signal,
+      });
+      run.log({ kind: "epoch", epoch: epoch + 1, values: { loss: epochLoss } });
       await checkpoint(epoch + 1);
       const last = epoch + 1 === epochs;
       if (last || (evalEvery > 0 && (epoch + 1) % evalEvery === 0)) {
@@ -1054,14 +1069,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
         status: "finished",
         backend: backend.description,
         train: {
-          updates,
-          epochs,
-          steps: step,
-          seconds: Number(trainSeconds.toFixed(3)),
-          timed_steps: timedSteps,
-          warm_up_seconds: Number(warmUpSeconds.toFixed(3)),
-          steps_per_second: Number((timedSteps / (trainSeconds || 1)).toFixed(3)),
-          images_per_second: Number((timedImages / (trainSeconds || 1)).toFixed(2)),
+          ...trainTiming(runner.timing, runner.updates, epochs, step),
           ...(options.resume ? { resumed_from_epoch: startEpoch } : {}),
         },
         evaluate: timing,
@@ -1079,7 +1087,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
     });
     throw error;
   } finally {
-    for (const t of trainers.values()) t.release();
+    runner.release();
     if (!options.backendInstance) backend.close();
   }
   return {
@@ -1090,9 +1098,9 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
     ...(before ? { before } : {}),
     steps: step,
     epochs,
-    trainSeconds,
-    timedSteps,
+    trainSeconds: runner.timing.seconds,
+    timedSteps: runner.timing.steps,
     losses,
-    updates,
+    updates: runner.updates,
   };
 }

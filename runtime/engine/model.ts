@@ -134,7 +134,7 @@ export function splitForward(
   const imageInputs = graphFeeds(image).inputs;
   if (fromFeatures && imageInputs.has("pixels")) {
     throw new RunError(
-      "an adapter reads the image tower beyond its output image_features, so cached features cannot stand in for the images; evaluate on the images",
+      `the outputs (${sites.join(", ")}) need the image tower before image_features (an adapter or a site such as pooled reads it), so cached features cannot stand in for the images; evaluate on the images`,
     );
   }
   return {

@@ -1,13 +1,17 @@
 // Evaluation on cached features: a `ueo` world's test images embedded once (`vlmp embed SPEC --data test`),
 // then `vlmp run` of the same zero-shot pipeline with `test = features(file)` gives the metrics and logits
 // the images give (within 1e-5), without the image tower; a file of another width, another class list, an
-// adapter that changes the image features, or a training loop reading the file is a clear RunError.
+// adapter that changes the image features, or a training loop reading the file is a clear RunError; asked
+// for image_features, the forward returns the cached rows themselves.
 
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writeSafetensors } from "../../runtime/checkpoint/index.ts";
+import { featuresSource } from "../../runtime/data/sources/features.ts";
 import { embedDataEntry, featuresFileMetadata, featuresFileTensors } from "../../runtime/embed/index.ts";
 import { referenceBackend } from "../../runtime/engine/backend.ts";
+import { forwardSource } from "../../runtime/engine/evaluate.ts";
+import { loadBackbone } from "../../runtime/engine/model.ts";
 import { runPipeline } from "../../runtime/engine/run.ts";
 import { silentReporter } from "../../runtime/progress/reporter.ts";
 import { compileForRun, tinyWorkspace, writePipeline } from "../support/workspace.ts";
@@ -70,11 +74,18 @@ async function embedTest(): Promise<string> {
   return file;
 }
 
+let embedded: Promise<string> | undefined;
+/** The test entry embedded once for the whole file. */
+const cachedFile = () => {
+  embedded ??= embedTest();
+  return embedded;
+};
+
 const cachedSource = (file: string) => `features(file: ${JSON.stringify(file)})`;
 
 describe("evaluate on features(file)", () => {
   it("gives the metrics and logits of the images, within 1e-5", async () => {
-    const file = await embedTest();
+    const file = await cachedFile();
     const images = await run(zeroshot("zs_images", IMAGES));
     const cached = await run(zeroshot("zs_cached", cachedSource(file)));
     expect(Object.keys(cached.after).sort()).toEqual(Object.keys(images.after).sort());
@@ -88,6 +99,27 @@ describe("evaluate on features(file)", () => {
     expect(cached.blocks[0]!.labels).toEqual(images.blocks[0]!.labels);
     // Known and unknown rows both, so AUROC and FPR95 are measured, not defaulted.
     expect(images.after["auroc"]).toBeGreaterThan(0);
+  });
+
+  it("returns the cached rows as image_features beside the logits", async () => {
+    const file = await cachedFile();
+    const { ir } = compileForRun(zeroshot("zs_sites", cachedSource(file)));
+    const source = featuresSource(file);
+    const classes = source.classes.slice(0, source.known);
+    const ctx = {
+      ir,
+      backbone: loadBackbone(ir),
+      backend,
+      adapters: [],
+      templates: ["a photo of a {}."],
+      reporter: silentReporter,
+      weightCache: new Map(),
+    };
+    const out = await forwardSource(ctx, "sites", source, classes, 7, ["image_features", "logits"]);
+    const features = out.outputs.get("image_features")!;
+    expect([features.rows, features.cols]).toEqual([source.items.length, 32]);
+    expect([...features.data]).toEqual(source.items.flatMap((it) => [...it.features!]));
+    expect(out.outputs.get("logits")!.cols).toBe(classes.length);
   });
 
   it("refuses a file whose width is not the backbone's projection", async () => {
@@ -122,14 +154,14 @@ describe("evaluate on features(file)", () => {
   });
 
   it("refuses an adapter that changes the image features", async () => {
-    const file = await embedTest();
+    const file = await cachedFile();
     await expect(run(zeroshot("zs_adapted", cachedSource(file), "  adapt clip_adapter()"))).rejects.toThrow(
       /the parameter '.*' \(an adapter's, or trained\) changes the image features/,
     );
   });
 
   it("refuses to train on cached features", async () => {
-    const file = await embedTest();
+    const file = await cachedFile();
     const spec = writePipeline(workspace, "train_cached", {
       uses: [
         "adapters.clip_adapter",

@@ -213,7 +213,7 @@ describe("synthetic worlds and the IR's call values", () => {
           labels: { $symbol: "given" },
         },
       },
-      feats: { $call: "data.features", definition: "extern", args: { file: "x" } },
+      kept: { $call: "data.subset", definition: "extern", args: { of: { $ref: "test" }, keep: [] } },
     };
     const r = new DataResolver(data);
     expect(r.classSetting("classes")).toHaveLength(8);
@@ -221,6 +221,6 @@ describe("synthetic worlds and the IR's call values", () => {
     expect(s).toBe(r.source(data.test));
     const direct = syntheticSource({ world: "ueo", root: world, part: "test" });
     expect(s.items.map((i) => [i.path, i.label])).toEqual(direct.items.map((i) => [i.path, i.label]));
-    expect(() => r.source({ $ref: "feats" })).toThrow(UnsupportedDataError);
+    expect(() => r.source({ $ref: "kept" })).toThrow(UnsupportedDataError);
   });
 });

@@ -4,6 +4,7 @@
 // adapter that changes the image features, or a training loop reading the file is a clear RunError; asked
 // for image_features, the forward returns the cached rows themselves.
 
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writeSafetensors } from "../../runtime/checkpoint/index.ts";
@@ -120,6 +121,50 @@ describe("evaluate on features(file)", () => {
     expect([features.rows, features.cols]).toEqual([source.items.length, 32]);
     expect([...features.data]).toEqual(source.items.flatMap((it) => [...it.features!]));
     expect(out.outputs.get("logits")!.cols).toBe(classes.length);
+  });
+
+  it("evaluates a pipeline that trains only the text side (a prompt context) as the images do", async () => {
+    const file = await cachedFile();
+    // One step of 4 known-class training images keeps the test short.
+    const rows = readFileSync(join(world, "manifest.csv"), "utf8").trim().split("\n").slice(1);
+    const four = rows
+      .map((r) => r.split(","))
+      .filter((c) => c[3] === "train" && Number(c[1]) < 8)
+      .slice(0, 4);
+    const trainCsv = join(dir, "train4.csv");
+    writeFileSync(trainCsv, `path,label\n${four.map((c) => `${c[0]},${c[1]}`).join("\n")}\n`);
+    const train = (name: string, test: string) =>
+      writePipeline(workspace, name, {
+        uses: [
+          "adapters.prompt",
+          "losses",
+          "optim.{sgd, constant}",
+          "data.{synthetic, synthetic_classes, features, csv}",
+          "metrics.{accuracy, auroc}",
+        ],
+        seed: 0,
+        body: `  data {
+    classes = synthetic_classes(world: ueo, root: ${root}, part: known)
+    train = csv(file: ${JSON.stringify(trainCsv)}, root: ${root})
+    test = ${test}
+  }
+  adapt prompt(context: 2, init: "a photo")
+  train {
+    objective = losses.ce(logits, labels)
+    optimizer = sgd(lr: 0.5)
+    schedule = constant()
+    epochs = 1
+    batch = 4
+  }
+  evaluate test {
+    batch = 12
+    metrics = [accuracy(), auroc(score: msp, positive: known)]
+  }`,
+      });
+    const images = await run(train("prompt_images", IMAGES));
+    const cached = await run(train("prompt_cached", cachedSource(file)));
+    expect(images.train?.steps).toBe(1);
+    for (const [k, v] of Object.entries(images.after)) expect(cached.after[k], k).toBeCloseTo(v, 5);
   });
 
   it("refuses a file whose width is not the backbone's projection", async () => {

@@ -3,6 +3,7 @@
 // batched forward `vlmp run` evaluates with, so that `features(file)` (runtime/data/sources/features.ts)
 // can stand in for the images later.
 
+import { resolve } from "node:path";
 import type { PipelineIr } from "../../compiler/ir.ts";
 import type { JsonValue } from "../../compiler/values.ts";
 import type { TensorToWrite } from "../checkpoint/safetensors.ts";
@@ -21,7 +22,7 @@ export interface DataEntryFeatures {
   /** [S, D] row-major: the projected, unnormalised image features, in source order. */
   readonly features: Float32Array;
   readonly dim: number;
-  /** The backbone's weights folder. */
+  /** The backbone's weights folder, absolute (as `vlmp embed --model` records it). */
   readonly model: string;
 }
 
@@ -67,7 +68,7 @@ export async function embedDataEntry(
     source,
     features: Float32Array.from(out.data),
     dim: out.cols,
-    model: backbone.checkpoint.dir,
+    model: resolve(backbone.checkpoint.dir),
   };
 }
 

@@ -14,7 +14,9 @@
 // batch, so `npm run bench` runs ONE of the 12 encoder layers by default and says so in its header: the
 // ratio then covers patch embedding, one layer and the head. VLMP_BENCH_CLIP_LAYERS=12 runs the real depth
 // (minutes); VLMP_BENCH_CLIP_MODELS=b32 or b16 picks one tower; VLMP_BENCH_CLIP_REPS sets the timed runs
-// per side (default 1, the median is reported).
+// per side (default 1, the median is reported). VLMP_PROFILE=1 also prints each tower's per-kernel device
+// times (runtime/executor/profile.ts: one timestamped pass per dispatch, grouped by kernel and family,
+// with GFLOP/s of matmuls and attention and the gaps between dispatches).
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -29,6 +31,7 @@ import { acquireDevice, type Device } from "../runtime/device/device.ts";
 import { towerGraph } from "../runtime/embed/encoder.ts";
 import { autotune } from "../runtime/executor/autotune.ts";
 import { createExecutor } from "../runtime/executor/executor.ts";
+import { formatProfile, profilePrepared } from "../runtime/executor/profile.ts";
 import type { Tensor } from "../runtime/reference/tensor.ts";
 
 const BATCH = 32;
@@ -123,6 +126,7 @@ export async function benchClip(log: (line: string) => void = console.log): Prom
   const layers = Number(process.env["VLMP_BENCH_CLIP_LAYERS"] ?? 1);
   const reps = Math.max(1, Number(process.env["VLMP_BENCH_CLIP_REPS"] ?? 1));
   const pick = process.env["VLMP_BENCH_CLIP_MODELS"];
+  const profile = process.env["VLMP_PROFILE"] === "1";
   const norm = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, "");
   const models = MODELS.filter((m) => !pick || pick.split(",").some((p) => norm(m.name).endsWith(norm(p))));
   if (models.length === 0) throw new Error(`VLMP_BENCH_CLIP_MODELS=${pick}: none of b32, b16`);
@@ -130,7 +134,7 @@ export async function benchClip(log: (line: string) => void = console.log): Prom
     throw new Error(`VLMP_BENCH_CLIP_LAYERS must be 1..12, got ${layers}`);
   let device: Device;
   try {
-    device = await acquireDevice();
+    device = await acquireDevice({ exactTimestamps: profile });
   } catch (e) {
     log(`clip: skipped (${(e as Error).message})`);
     return [];
@@ -190,7 +194,7 @@ export async function benchClip(log: (line: string) => void = console.log): Prom
       const paramCount = offset - BATCH * 3 * 224 * 224;
 
       // vlmp: warm-up (compiles), then timed runs end to end and device-only.
-      const ex = await createExecutor(device, { matmul: tuned.matmul });
+      const ex = await createExecutor(device, tuned);
       const out = tower.output.id;
       const first = (await ex.evaluate(tower.graph, feeds, [out])).get(out)!;
       const endToEnd: number[] = [];
@@ -208,6 +212,10 @@ export async function benchClip(log: (line: string) => void = console.log): Prom
         deviceOnly.push((performance.now() - t0) / 1000);
       }
       const kernels = prepared.plan.steps.length;
+      if (profile) {
+        log(`  ${m.name} per-kernel device time (one forward, batch ${BATCH}):`);
+        for (const line of formatProfile(await profilePrepared(device, prepared))) log(line);
+      }
       ex.release();
 
       const torch = runTorch(dir, reps);

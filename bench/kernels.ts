@@ -183,7 +183,7 @@ export async function benchKernels(log: (line: string) => void = console.log): P
   const rowsOut: KernelBenchRow[] = [];
   try {
     const tuned = await autotune(device);
-    const ex = await createExecutor(device, { matmul: tuned.matmul });
+    const ex = await createExecutor(device, tuned);
     const adapter = `${device.info.description || device.info.device}`;
     const vlmp = new Map<string, number>();
     for (const c of CASES) vlmp.set(c.name, await timeCase(device, ex, c));

@@ -92,13 +92,20 @@ function summarize(info: GPUAdapterInfo): AdapterSummary {
 export interface AcquireOptions {
   /** "null": Dawn's null backend, which validates and compiles shaders without running them. */
   readonly backend?: "webgpu" | "null";
+  /**
+   * Timestamp queries at full resolution: Dawn otherwise rounds them to ~65 µs (a browser's guard
+   * against timing attacks), too coarse for per-kernel profiles.
+   */
+  readonly exactTimestamps?: boolean;
 }
 
 /** Creates the device, or throws NoAdapterError naming scripts/bootstrap. */
 export async function acquireDevice(opts: AcquireOptions = {}): Promise<Device> {
   installGlobals();
   const backend = opts.backend ?? "webgpu";
-  const gpu = create(backend === "null" ? ["backend=null"] : []);
+  const flags = backend === "null" ? ["backend=null"] : [];
+  if (opts.exactTimestamps) flags.push("disable-dawn-features=timestamp_quantization");
+  const gpu = create(flags);
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
   if (!adapter) {
     throw new NoAdapterError(

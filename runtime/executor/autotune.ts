@@ -1,17 +1,29 @@
 // The matmul variant per adapter: CPU adapters (lavapipe) get the register kernel without timing
-// (measured in issue 5: tiles and barriers only add work there); other adapters time every variant
-// once on a mid-sized product and keep the fastest. Results are cached on disk per adapter and
-// driver in .vlmp-cache/autotune.json.
+// (measured in issue 5: tiles and barriers only add work there), then the register kernel's tile
+// per shape class, timed on one product of each large class (the best of two runs of each tile,
+// interleaved, so a neighbour's load skews them alike); other adapters time every variant once on a
+// mid-sized product and keep the fastest. Results are cached on disk per adapter and driver in
+// .vlmp-cache/autotune.json.
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import type { Device } from "../device/device.ts";
-import { MATMUL_VARIANTS, type MatmulVariant } from "../kernels/matmul.ts";
+import {
+  DEFAULT_MATMUL_TILES,
+  MATMUL_VARIANTS,
+  type MatmulShapeClass,
+  type MatmulTiles,
+  type MatmulVariant,
+  REGISTER_TILES,
+  type RegisterTile,
+} from "../kernels/matmul.ts";
 import { createExecutor } from "./executor.ts";
 
 export interface TuneResult {
   readonly matmul: MatmulVariant;
+  /** The register kernel's tile per shape class (CPU adapters). */
+  readonly matmulTiles?: MatmulTiles;
   /** Milliseconds per variant where timed. */
   readonly timings?: Readonly<Record<string, number>>;
 }
@@ -28,34 +40,76 @@ function readCache(dir: string): Record<string, TuneResult> {
   }
 }
 
-async function timeVariant(device: Device, variant: MatmulVariant): Promise<number> {
-  const ex = await createExecutor(device, { matmul: variant });
+/** Milliseconds of one run of [m, k] x [k, n] under `opts`, after a warm-up run. */
+async function timeProduct(
+  device: Device,
+  opts: { matmul: MatmulVariant; matmulTiles?: MatmulTiles },
+  [m, k, n]: readonly [number, number, number],
+  runs: number,
+): Promise<number> {
+  const ex = await createExecutor(device, opts);
   try {
     const b = new GraphBuilder();
-    b.output("y", b.matmul(b.input("a", [512, 512]), b.input("b", [512, 512])));
+    b.output("y", b.matmul(b.input("a", [m, k]), b.input("b", [k, n])));
     const prepared = await ex.prepare(b.build());
     ex.dispatchOnly(prepared, 1);
     await device.settle();
     const t0 = performance.now();
-    ex.dispatchOnly(prepared, 10);
+    ex.dispatchOnly(prepared, runs);
     await device.settle();
-    return (performance.now() - t0) / 10;
+    return (performance.now() - t0) / runs;
   } finally {
     ex.release();
   }
+}
+
+/** A product of each large shape class, at ViT widths (a quarter of a second or so on lavapipe). */
+const CLASS_PRODUCTS: Readonly<Record<Exclude<MatmulShapeClass, "small">, [number, number, number]>> = {
+  wide: [768, 768, 3072],
+  deep: [384, 3072, 768],
+};
+
+async function tuneTiles(device: Device, timings: Record<string, number>): Promise<MatmulTiles> {
+  const tiles: Record<MatmulShapeClass, RegisterTile> = { ...DEFAULT_MATMUL_TILES };
+  const label = (t: RegisterTile) => `${t.rows}x${t.cols}`;
+  for (const [cls, product] of Object.entries(CLASS_PRODUCTS) as [
+    keyof typeof CLASS_PRODUCTS,
+    [number, number, number],
+  ][]) {
+    const best = new Map<RegisterTile, number>();
+    for (let rep = 0; rep < 2; rep++) {
+      for (const tile of REGISTER_TILES) {
+        const ms = await timeProduct(
+          device,
+          { matmul: "register", matmulTiles: { small: tile, wide: tile, deep: tile } },
+          product,
+          1,
+        );
+        best.set(tile, Math.min(ms, best.get(tile) ?? Number.POSITIVE_INFINITY));
+      }
+    }
+    for (const [tile, ms] of best) timings[`${cls} ${label(tile)}`] = ms;
+    tiles[cls] = [...best].reduce((a, b) => (b[1] < a[1] ? b : a))[0];
+  }
+  return tiles;
 }
 
 /** The tuned choices for `device`, from the cache or measured now (and then cached). */
 export async function autotune(device: Device, cacheDir = ".vlmp-cache"): Promise<TuneResult> {
   const cache = readCache(cacheDir);
   const known = cache[device.key];
-  if (known && MATMUL_VARIANTS.includes(known.matmul)) return known;
+  const cpu = device.info.isCpu && device.backend !== "null";
+  if (known && MATMUL_VARIANTS.includes(known.matmul) && (!cpu || known.matmulTiles)) return known;
   let result: TuneResult;
-  if (device.info.isCpu || device.backend === "null") {
+  if (device.backend === "null") {
     result = { matmul: "register" };
+  } else if (cpu) {
+    const timings: Record<string, number> = {};
+    result = { matmul: "register", matmulTiles: await tuneTiles(device, timings), timings };
   } else {
     const timings: Record<string, number> = {};
-    for (const v of MATMUL_VARIANTS) timings[v] = await timeVariant(device, v);
+    for (const v of MATMUL_VARIANTS)
+      timings[v] = await timeProduct(device, { matmul: v }, [512, 512, 512], 10);
     const best = MATMUL_VARIANTS.reduce((a, v) => (timings[v]! < timings[a]! ? v : a));
     result = { matmul: best, timings };
   }

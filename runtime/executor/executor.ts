@@ -9,7 +9,7 @@ import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
 import type { DType } from "../../compiler/graph/ops.ts";
 import { type Device, DeviceError, sleep } from "../device/device.ts";
 import { type CompiledKernel, PipelineCache } from "../device/pipelines.ts";
-import type { MatmulVariant } from "../kernels/matmul.ts";
+import type { MatmulTiles, MatmulVariant } from "../kernels/matmul.ts";
 import type { Tensor } from "../reference/tensor.ts";
 import { type Arena, createArena } from "./arena.ts";
 import { type KernelPlan, type LowerOptions, lowerGraph } from "./lower.ts";
@@ -17,6 +17,8 @@ import { lifetimes, type MemoryPlan, planMemory } from "./memory-plan.ts";
 
 export interface ExecutorOptions {
   readonly matmul?: MatmulVariant;
+  /** The register matmul's tile per shape class (autotune.ts); default DEFAULT_MATMUL_TILES. */
+  readonly matmulTiles?: MatmulTiles;
   readonly fuse?: boolean;
   /** The most bytes one arena buffer holds (default: the device's maxBufferSize); tests page small arenas. */
   readonly arenaPageBytes?: number;
@@ -62,6 +64,7 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
   let queue: Promise<unknown> = Promise.resolve();
   const lowerOptions: LowerOptions = {
     matmul: opts.matmul ?? "register",
+    ...(opts.matmulTiles ? { matmulTiles: opts.matmulTiles } : {}),
     fuse: opts.fuse ?? true,
     maxBindings: device.limits.maxStorageBuffersPerShaderStage,
     target: { maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension },

@@ -32,7 +32,21 @@ import {
   stridesOf,
 } from "../kernels/kernel.ts";
 import { layerNormKernel } from "../kernels/layernorm.ts";
-import { type MatmulSpec, type MatmulVariant, matmulKernel, rowMajorFirst } from "../kernels/matmul.ts";
+import {
+  DEFAULT_MATMUL_TILES,
+  type MatmulSpec,
+  type MatmulTiles,
+  type MatmulVariant,
+  matmulKernel,
+  rowMajorFirst,
+} from "../kernels/matmul.ts";
+
+/** The matmul kernel family and, for the register kernel, its tile per shape class. */
+interface MatmulChoice {
+  readonly variant: MatmulVariant;
+  readonly tiles: MatmulTiles;
+}
+
 import {
   concatPieceKernel,
   gatherKernel,
@@ -77,6 +91,8 @@ export interface KernelPlan {
 
 export interface LowerOptions {
   readonly matmul?: MatmulVariant;
+  /** The register kernel's tile per shape class (default DEFAULT_MATMUL_TILES; autotune.ts measures them). */
+  readonly matmulTiles?: MatmulTiles;
   readonly target?: KernelTarget;
   /** Fuse elementwise chains and composites (default true); false gives one kernel per primitive. */
   readonly fuse?: boolean;
@@ -110,6 +126,10 @@ function bytesOf(shape: readonly number[]): number {
 
 export function lowerGraph(graph: Graph, outputs: readonly ValueId[], opts: LowerOptions = {}): KernelPlan {
   const target = opts.target ?? DEFAULT_TARGET;
+  const matmulChoice: MatmulChoice = {
+    variant: opts.matmul ?? "register",
+    tiles: opts.matmulTiles ?? DEFAULT_MATMUL_TILES,
+  };
   const fuse = opts.fuse ?? true;
   const maxBindings = opts.maxBindings ?? 8;
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
@@ -317,7 +337,7 @@ export function lowerGraph(graph: Graph, outputs: readonly ValueId[], opts: Lowe
       const mm = epilogueOf.get(g);
       if (mm !== undefined) {
         const self = gp.operandIds.indexOf(mm);
-        const mmSteps = primitiveSteps(byId.get(mm)!, byId, opts.matmul ?? "register", target, scratch, {
+        const mmSteps = primitiveSteps(byId.get(mm)!, byId, matmulChoice, target, scratch, {
           program: gp.program,
           self,
         });
@@ -353,7 +373,7 @@ export function lowerGraph(graph: Graph, outputs: readonly ValueId[], opts: Lowe
         transB: false,
         shape: mm.shape.slice(-2),
       };
-      const mmSteps = matmulSteps(spec, [a!, b!], opts.matmul ?? "register", target, scratch, [mm.id, n.id]);
+      const mmSteps = matmulSteps(spec, [a!, b!], matmulChoice, target, scratch, [mm.id, n.id]);
       const step = mmSteps.pop()!;
       candidates.push(...mmSteps, { ...step, args: [...step.args, n.id], writes: [n.id] });
       continue;
@@ -378,7 +398,7 @@ export function lowerGraph(graph: Graph, outputs: readonly ValueId[], opts: Lowe
       });
       continue;
     }
-    candidates.push(...primitiveSteps(n, byId, opts.matmul ?? "register", target, scratch));
+    candidates.push(...primitiveSteps(n, byId, matmulChoice, target, scratch));
   }
 
   // Keep only steps whose results are needed: walk backwards from the outputs.
@@ -658,12 +678,12 @@ class Scratch {
 function matmulSteps(
   spec: MatmulSpec,
   operands: readonly [AnyNode, AnyNode],
-  variant: MatmulVariant,
+  choice: MatmulChoice,
   target: KernelTarget,
   scratch: Scratch,
   covers: readonly ValueId[],
 ): PlanStep[] {
-  const copy = rowMajorFirst(spec, variant);
+  const copy = rowMajorFirst(spec, choice.variant);
   const steps: PlanStep[] = [];
   // The operand's storage (as the spec views it) with its last two axes swapped.
   const rowMajor = (shape: readonly number[], { id, dtype }: AnyNode): [readonly number[], ValueId] => {
@@ -681,7 +701,8 @@ function matmulSteps(
   const [bShape, b] = copy.b ? rowMajor(spec.bShape, y) : [spec.bShape, y.id];
   const kernel = matmulKernel(
     { ...spec, aShape, bShape, transA: spec.transA && !copy.a, transB: spec.transB && !copy.b },
-    variant,
+    choice.variant,
+    choice.tiles,
   );
   steps.push({ kernel, args: [a, b], writes: [], covers });
   return steps;
@@ -690,7 +711,7 @@ function matmulSteps(
 function primitiveSteps(
   n: AnyNode,
   byId: ReadonlyMap<ValueId, AnyNode>,
-  variant: MatmulVariant,
+  matmul: MatmulChoice,
   target: KernelTarget,
   scratch: Scratch,
   epilogue?: MatmulSpec["epilogue"],
@@ -809,7 +830,7 @@ function primitiveSteps(
         shape: n.shape,
         ...(epilogue ? { epilogue } : {}),
       };
-      const steps = matmulSteps(spec, [x!, b], variant, target, scratch, [n.id]);
+      const steps = matmulSteps(spec, [x!, b], matmul, target, scratch, [n.id]);
       const last = steps.pop()!;
       return [...steps, { ...last, args: [...last.args, n.id], writes: [n.id] }];
     }

@@ -140,24 +140,98 @@ export function rowMajorFirst(spec: MatmulSpec, variant: MatmulVariant): { a: bo
   };
 }
 
-export function matmulKernel(spec: MatmulSpec, variant: MatmulVariant = "register"): Kernel {
-  return variant === "tiled" ? tiledKernel(spec) : registerKernel(spec);
+/**
+ * The register kernel's tile per invocation: `rows` rows of A by `cols` vec4 column groups of B.
+ * Lavapipe keeps each scalar of every invocation in one SIMD register and fills it with one
+ * bounds-checked load per lane, so a k step costs about rows + 4 * cols such fills against
+ * 4 * rows * cols multiply-adds: larger tiles load less per flop but spill more accumulators.
+ */
+export interface RegisterTile {
+  readonly rows: number;
+  readonly cols: number;
+  /** Workgroup x walks row groups (consecutive workgroups share a strip of B) instead of column groups. */
+  readonly rowsFirst?: boolean;
 }
 
-const ROWS = 8;
+export const DEFAULT_REGISTER_TILE: RegisterTile = { rows: 8, cols: 2 };
+
+/** The tiles the autotuner tries for the large shape classes. */
+export const REGISTER_TILES: readonly RegisterTile[] = [
+  DEFAULT_REGISTER_TILE,
+  { rows: 8, cols: 4 },
+  { rows: 12, cols: 4 },
+  { rows: 16, cols: 4 },
+];
+
+/**
+ * Shape classes that may want different register tiles: "small" products (under a GFLOP, or too
+ * narrow for a larger tile to keep its lanes and rows busy: lavapipe compiles a 12 x 4 tile in ~1.5 s
+ * against ~0.3 s for 8 x 2, which only a large product repays), "deep" ones (a long k: a strip of B
+ * outgrows the cache) and the rest, "wide".
+ */
+export type MatmulShapeClass = "small" | "wide" | "deep";
+export type MatmulTiles = Readonly<Record<MatmulShapeClass, RegisterTile>>;
+
+/**
+ * Measured on lavapipe at ViT-B/16 batch-32 shapes (one process, best of several runs): 8 rows x 4
+ * vec4 and 12 x 4 load 1.3-1.6x faster than 8 x 2; 24 x 4 and 16 x 6 collapse (spills).
+ */
+export const DEFAULT_MATMUL_TILES: MatmulTiles = {
+  small: DEFAULT_REGISTER_TILE,
+  wide: { rows: 12, cols: 4 },
+  deep: { rows: 12, cols: 4 },
+};
+
+const DEEP_K = 2048;
+
+export function matmulShapeClass(spec: MatmulSpec): MatmulShapeClass {
+  const d = flattenBatch(dims(spec), spec);
+  const flops = 2 * Math.max(1, count(d.batch)) * d.m * d.n * d.k;
+  if (flops < 2 ** 30 || d.m < 96 || d.n < 128) return "small";
+  return d.k >= DEEP_K ? "deep" : "wide";
+}
+
+export function matmulKernel(
+  spec: MatmulSpec,
+  variant: MatmulVariant = "register",
+  tiles: MatmulTiles | RegisterTile = DEFAULT_MATMUL_TILES,
+): Kernel {
+  if (variant === "tiled") return tiledKernel(spec);
+  return registerKernel(spec, "rows" in tiles ? tiles : tiles[matmulShapeClass(spec)]);
+}
+
 const LANES = 8;
 
-function registerKernel(spec: MatmulSpec): Kernel {
-  const d = dims(spec);
+/**
+ * A batched product whose B is shared by every batch and whose A and C are contiguous is one product
+ * over all the batches' rows: no row group is cut short at each batch's end (197 tokens a batch
+ * leave 5 of 8 rows busy in every 25th group).
+ */
+function flattenBatch(d: Dims, spec: MatmulSpec): Dims {
+  const batches = count(d.batch);
+  if (batches <= 1 || spec.transA || d.bBatch !== "0u") return d;
+  const aBatch = spec.aShape.slice(0, -2);
+  if (count(aBatch) !== batches) return d;
+  return { ...d, m: d.m * batches, batch: [], aBatch: "0u" };
+}
+
+function registerKernel(spec: MatmulSpec, tile: RegisterTile): Kernel {
+  const d = flattenBatch(dims(spec), spec);
   const { m, n, k } = d;
+  const ROWS = tile.rows;
   const vecB = !spec.transB && n % 4 === 0;
   const vecC = n % 4 === 0;
   const n4 = Math.ceil(n / 4);
   const batches = Math.max(1, count(d.batch));
-  const dispatch: [number, number, number] = [Math.ceil(n4 / (2 * LANES)), Math.ceil(m / ROWS), batches];
+  const span = tile.cols * LANES;
+  const groups = [Math.ceil(n4 / span), Math.ceil(m / ROWS)] as const;
+  const dispatch: [number, number, number] = tile.rowsFirst
+    ? [groups[1], groups[0], batches]
+    : [groups[0], groups[1], batches];
+  const [colGroup, rowGroup] = tile.rowsFirst ? ["wid.y", "wid.x"] : ["wid.x", "wid.y"];
   const L = layout(spec, vecB ? "vec4<f32>" : "f32", vecC ? "vec4<f32>" : "f32");
   const rows = Array.from({ length: ROWS }, (_, i) => i);
-  const cols = [0, 1];
+  const cols = Array.from({ length: tile.cols }, (_, j) => j);
   const aAt = (i: number) => (spec.transA ? `a[ra${i} + k * ${m}u]` : `a[ra${i} + k]`);
   const bLoad = (j: number) => {
     if (vecB) return `b[bb + k * ${n4}u + lc${j}]`;
@@ -174,21 +248,19 @@ function registerKernel(spec: MatmulSpec): Kernel {
     `  let aa = ${d.aBatch};`,
     `  let bb = ${vecB ? `(${d.bBatch}) / 4u` : d.bBatch};`,
     `  let cc = z * ${m * n}u;`,
-    `  let row0 = wid.y * ${ROWS}u;`,
-    `  let c0 = wid.x * ${2 * LANES}u + lid.x;`,
-    `  let c1 = c0 + ${LANES}u;`,
-    `  let lc0 = min(c0, ${n4 - 1}u);`,
-    `  let lc1 = min(c1, ${n4 - 1}u);`,
+    `  let row0 = ${rowGroup} * ${ROWS}u;`,
+    ...cols.map((j) => `  let c${j} = ${colGroup} * ${span}u + lid.x${j > 0 ? ` + ${j * LANES}u` : ""};`),
+    ...cols.map((j) => `  let lc${j} = min(c${j}, ${n4 - 1}u);`),
     ...rows.map((i) =>
       spec.transA
         ? `  let ra${i} = aa + min(row0 + ${i}u, ${m - 1}u);`
         : `  let ra${i} = aa + min(row0 + ${i}u, ${m - 1}u) * ${k}u;`,
     ),
-    ...rows.flatMap((i) => cols.map((j) => `  var acc${i}${j} = vec4<f32>(0.0f);`)),
+    ...rows.flatMap((i) => cols.map((j) => `  var acc${i}_${j} = vec4<f32>(0.0f);`)),
     `  for (var k = 0u; k < ${k}u; k++) {`,
     ...cols.map((j) => `    let b${j} = ${bLoad(j)};`),
     ...rows.map((i) => `    let a${i} = ${aAt(i)};`),
-    ...rows.flatMap((i) => cols.map((j) => `    acc${i}${j} += a${i} * b${j};`)),
+    ...rows.flatMap((i) => cols.map((j) => `    acc${i}_${j} += a${i} * b${j};`)),
     "  }",
     ...rows.flatMap((i) => {
       const out = [`  if (row0 + ${i}u < ${m}u) {`];
@@ -196,8 +268,8 @@ function registerKernel(spec: MatmulSpec): Kernel {
         if (vecC) {
           const f = `cc + (row0 + ${i}u) * ${n}u + c${j} * 4u`;
           const v = spec.epilogue
-            ? `vec4<f32>(${[0, 1, 2, 3].map((q) => L.store(q === 0 ? `f${j}` : `f${j} + ${q}u`, `acc${i}${j}.${"xyzw"[q]}`)).join(", ")})`
-            : `acc${i}${j}`;
+            ? `vec4<f32>(${[0, 1, 2, 3].map((q) => L.store(q === 0 ? `f${j}` : `f${j} + ${q}u`, `acc${i}_${j}.${"xyzw"[q]}`)).join(", ")})`
+            : `acc${i}_${j}`;
           out.push(
             `    if (c${j} < ${n4}u) {`,
             ...(spec.epilogue ? [`      let f${j} = ${f};`] : []),
@@ -209,7 +281,7 @@ function registerKernel(spec: MatmulSpec): Kernel {
             const comp = "xyzw"[q];
             out.push(
               `    if (c${j} * 4u + ${q}u < ${n}u) {`,
-              `      c[cc + (row0 + ${i}u) * ${n}u + c${j} * 4u + ${q}u] = ${L.store(`cc + (row0 + ${i}u) * ${n}u + c${j} * 4u + ${q}u`, `acc${i}${j}.${comp}`)};`,
+              `      c[cc + (row0 + ${i}u) * ${n}u + c${j} * 4u + ${q}u] = ${L.store(`cc + (row0 + ${i}u) * ${n}u + c${j} * 4u + ${q}u`, `acc${i}_${j}.${comp}`)};`,
               "    }",
             );
           }
@@ -220,8 +292,12 @@ function registerKernel(spec: MatmulSpec): Kernel {
     }),
     "}",
   ];
+  const tileTag =
+    tile.rows === DEFAULT_REGISTER_TILE.rows && tile.cols === DEFAULT_REGISTER_TILE.cols && !tile.rowsFirst
+      ? ""
+      : `;r${tile.rows}c${tile.cols}${tile.rowsFirst ? "y" : ""}`;
   return {
-    name: `matmul_register[${d.batch.length ? `${d.batch.join("x")}x` : ""}${m}x${k}x${n}${spec.transA ? ";tA" : ""}${spec.transB ? ";tB" : ""}${L.tag}]`,
+    name: `matmul_register[${d.batch.length ? `${d.batch.join("x")}x` : ""}${m}x${k}x${n}${spec.transA ? ";tA" : ""}${spec.transB ? ";tB" : ""}${tileTag}${L.tag}]`,
     code: `${declareBindings(L.bindings, L.types)}\n\n${L.fn}${lines.join("\n")}\n`,
     bindings: L.bindings,
     workgroupSize: [LANES, 1, 1],

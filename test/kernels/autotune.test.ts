@@ -1,10 +1,12 @@
-// The autotuner's choice is cached per adapter and driver, and a CPU adapter gets the register matmul.
+// The autotuner's choice is cached per adapter and driver, and a CPU adapter gets the register matmul
+// with a tile timed per large shape class.
 
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { autotune } from "../../runtime/executor/autotune.ts";
+import { REGISTER_TILES } from "../../runtime/kernels/matmul.ts";
 import { deviceOrSkip } from "./helpers.ts";
 
 const device = await deviceOrSkip("autotune.test.ts");
@@ -14,7 +16,13 @@ describe.skipIf(!device)("autotune", () => {
   it("chooses a matmul variant once and caches it under the adapter's key", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "vlmp-tune-"));
     const first = await autotune(device!, dir);
-    if (device!.info.isCpu) expect(first.matmul).toBe("register");
+    if (device!.info.isCpu) {
+      expect(first.matmul).toBe("register");
+      // Each large shape class got one of the candidate tiles, timed.
+      for (const cls of ["wide", "deep"] as const)
+        expect(REGISTER_TILES).toContainEqual(first.matmulTiles![cls]);
+      expect(Object.keys(first.timings!)).toHaveLength(2 * REGISTER_TILES.length);
+    }
     const cached = JSON.parse(readFileSync(path.join(dir, "autotune.json"), "utf8"));
     expect(cached[device!.key]).toEqual(first);
     expect(await autotune(device!, dir)).toEqual(first);

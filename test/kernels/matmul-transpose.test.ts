@@ -55,7 +55,7 @@ describe("transposed operands copied row-major", () => {
     const plan = lowerGraph(graph, [y.id]);
     expect(plan.steps.map((s) => s.kernel.name)).toEqual([
       "copy[768x3072]",
-      "matmul_register[6304x768x3072]",
+      "matmul_register[6304x768x3072;r12c4]",
     ]);
     const t = plan.steps[0]!.writes[0]!;
     expect(graph.nodes.some((n) => n.id === t)).toBe(false);
@@ -125,7 +125,7 @@ describe("transposed operands copied row-major", () => {
     const graph = b.build();
     expect(lowerGraph(graph, [dw.id]).steps.map((s) => s.kernel.name)).toEqual([
       `copy[${m}x${batch * rows}]`,
-      `matmul_register[${m}x${batch * rows}x${n}]`,
+      `matmul_register[${m}x${batch * rows}x${n};r12c4]`,
     ]);
     await agree(graph, dw.id, batch * rows, 23, "dW");
   });

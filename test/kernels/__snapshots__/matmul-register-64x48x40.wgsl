@@ -10,7 +10,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let cc = z * 2560u;
   let row0 = wid.y * 8u;
   let c0 = wid.x * 16u + lid.x;
-  let c1 = c0 + 8u;
+  let c1 = wid.x * 16u + lid.x + 8u;
   let lc0 = min(c0, 9u);
   let lc1 = min(c1, 9u);
   let ra0 = aa + min(row0 + 0u, 63u) * 48u;
@@ -21,22 +21,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let ra5 = aa + min(row0 + 5u, 63u) * 48u;
   let ra6 = aa + min(row0 + 6u, 63u) * 48u;
   let ra7 = aa + min(row0 + 7u, 63u) * 48u;
-  var acc00 = vec4<f32>(0.0f);
-  var acc01 = vec4<f32>(0.0f);
-  var acc10 = vec4<f32>(0.0f);
-  var acc11 = vec4<f32>(0.0f);
-  var acc20 = vec4<f32>(0.0f);
-  var acc21 = vec4<f32>(0.0f);
-  var acc30 = vec4<f32>(0.0f);
-  var acc31 = vec4<f32>(0.0f);
-  var acc40 = vec4<f32>(0.0f);
-  var acc41 = vec4<f32>(0.0f);
-  var acc50 = vec4<f32>(0.0f);
-  var acc51 = vec4<f32>(0.0f);
-  var acc60 = vec4<f32>(0.0f);
-  var acc61 = vec4<f32>(0.0f);
-  var acc70 = vec4<f32>(0.0f);
-  var acc71 = vec4<f32>(0.0f);
+  var acc0_0 = vec4<f32>(0.0f);
+  var acc0_1 = vec4<f32>(0.0f);
+  var acc1_0 = vec4<f32>(0.0f);
+  var acc1_1 = vec4<f32>(0.0f);
+  var acc2_0 = vec4<f32>(0.0f);
+  var acc2_1 = vec4<f32>(0.0f);
+  var acc3_0 = vec4<f32>(0.0f);
+  var acc3_1 = vec4<f32>(0.0f);
+  var acc4_0 = vec4<f32>(0.0f);
+  var acc4_1 = vec4<f32>(0.0f);
+  var acc5_0 = vec4<f32>(0.0f);
+  var acc5_1 = vec4<f32>(0.0f);
+  var acc6_0 = vec4<f32>(0.0f);
+  var acc6_1 = vec4<f32>(0.0f);
+  var acc7_0 = vec4<f32>(0.0f);
+  var acc7_1 = vec4<f32>(0.0f);
   for (var k = 0u; k < 48u; k++) {
     let b0 = b[bb + k * 10u + lc0];
     let b1 = b[bb + k * 10u + lc1];
@@ -48,85 +48,85 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let a5 = a[ra5 + k];
     let a6 = a[ra6 + k];
     let a7 = a[ra7 + k];
-    acc00 += a0 * b0;
-    acc01 += a0 * b1;
-    acc10 += a1 * b0;
-    acc11 += a1 * b1;
-    acc20 += a2 * b0;
-    acc21 += a2 * b1;
-    acc30 += a3 * b0;
-    acc31 += a3 * b1;
-    acc40 += a4 * b0;
-    acc41 += a4 * b1;
-    acc50 += a5 * b0;
-    acc51 += a5 * b1;
-    acc60 += a6 * b0;
-    acc61 += a6 * b1;
-    acc70 += a7 * b0;
-    acc71 += a7 * b1;
+    acc0_0 += a0 * b0;
+    acc0_1 += a0 * b1;
+    acc1_0 += a1 * b0;
+    acc1_1 += a1 * b1;
+    acc2_0 += a2 * b0;
+    acc2_1 += a2 * b1;
+    acc3_0 += a3 * b0;
+    acc3_1 += a3 * b1;
+    acc4_0 += a4 * b0;
+    acc4_1 += a4 * b1;
+    acc5_0 += a5 * b0;
+    acc5_1 += a5 * b1;
+    acc6_0 += a6 * b0;
+    acc6_1 += a6 * b1;
+    acc7_0 += a7 * b0;
+    acc7_1 += a7 * b1;
   }
   if (row0 + 0u < 64u) {
     if (c0 < 10u) {
-      c[cc / 4u + (row0 + 0u) * 10u + c0] = acc00;
+      c[cc / 4u + (row0 + 0u) * 10u + c0] = acc0_0;
     }
     if (c1 < 10u) {
-      c[cc / 4u + (row0 + 0u) * 10u + c1] = acc01;
+      c[cc / 4u + (row0 + 0u) * 10u + c1] = acc0_1;
     }
   }
   if (row0 + 1u < 64u) {
     if (c0 < 10u) {
-      c[cc / 4u + (row0 + 1u) * 10u + c0] = acc10;
+      c[cc / 4u + (row0 + 1u) * 10u + c0] = acc1_0;
     }
     if (c1 < 10u) {
-      c[cc / 4u + (row0 + 1u) * 10u + c1] = acc11;
+      c[cc / 4u + (row0 + 1u) * 10u + c1] = acc1_1;
     }
   }
   if (row0 + 2u < 64u) {
     if (c0 < 10u) {
-      c[cc / 4u + (row0 + 2u) * 10u + c0] = acc20;
+      c[cc / 4u + (row0 + 2u) * 10u + c0] = acc2_0;
     }
     if (c1 < 10u) {
-      c[cc / 4u + (row0 + 2u) * 10u + c1] = acc21;
+      c[cc / 4u + (row0 + 2u) * 10u + c1] = acc2_1;
     }
   }
   if (row0 + 3u < 64u) {
     if (c0 < 10u) {
-      c[cc / 4u + (row0 + 3u) * 10u + c0] = acc30;
+      c[cc / 4u + (row0 + 3u) * 10u + c0] = acc3_0;
     }
     if (c1 < 10u) {
-      c[cc / 4u + (row0 + 3u) * 10u + c1] = acc31;
+      c[cc / 4u + (row0 + 3u) * 10u + c1] = acc3_1;
     }
   }
   if (row0 + 4u < 64u) {
     if (c0 < 10u) {
-      c[cc / 4u + (row0 + 4u) * 10u + c0] = acc40;
+      c[cc / 4u + (row0 + 4u) * 10u + c0] = acc4_0;
     }
     if (c1 < 10u) {
-      c[cc / 4u + (row0 + 4u) * 10u + c1] = acc41;
+      c[cc / 4u + (row0 + 4u) * 10u + c1] = acc4_1;
     }
   }
   if (row0 + 5u < 64u) {
     if (c0 < 10u) {
-      c[cc / 4u + (row0 + 5u) * 10u + c0] = acc50;
+      c[cc / 4u + (row0 + 5u) * 10u + c0] = acc5_0;
     }
     if (c1 < 10u) {
-      c[cc / 4u + (row0 + 5u) * 10u + c1] = acc51;
+      c[cc / 4u + (row0 + 5u) * 10u + c1] = acc5_1;
     }
   }
   if (row0 + 6u < 64u) {
     if (c0 < 10u) {
-      c[cc / 4u + (row0 + 6u) * 10u + c0] = acc60;
+      c[cc / 4u + (row0 + 6u) * 10u + c0] = acc6_0;
     }
     if (c1 < 10u) {
-      c[cc / 4u + (row0 + 6u) * 10u + c1] = acc61;
+      c[cc / 4u + (row0 + 6u) * 10u + c1] = acc6_1;
     }
   }
   if (row0 + 7u < 64u) {
     if (c0 < 10u) {
-      c[cc / 4u + (row0 + 7u) * 10u + c0] = acc70;
+      c[cc / 4u + (row0 + 7u) * 10u + c0] = acc7_0;
     }
     if (c1 < 10u) {
-      c[cc / 4u + (row0 + 7u) * 10u + c1] = acc71;
+      c[cc / 4u + (row0 + 7u) * 10u + c1] = acc7_1;
     }
   }
 }

@@ -113,7 +113,10 @@ export async function runEmbed(options: EmbedCommandOptions): Promise<number> {
   }
 }
 
-async function chooseBackend(name: "auto" | BackendName, log: (message: string) => void): Promise<Backend> {
+export async function chooseBackend(
+  name: "auto" | BackendName,
+  log: (message: string) => void,
+): Promise<Backend> {
   if (name !== "auto") return openBackend(name);
   try {
     return await openBackend("webgpu");

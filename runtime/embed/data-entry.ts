@@ -1,7 +1,7 @@
 // `vlmp embed SPEC --data ENTRY`: a data entry of a pipeline (`test`, `train`, …) embedded once with the
-// pipeline's backbone — its image tower alone, no adapters — and the evaluation preprocessing, by the same
-// batched forward `vlmp run` evaluates with, so that `features(file)` (runtime/data/sources/features.ts)
-// can stand in for the images later.
+// pipeline's backbone — its image tower alone, no adapters, weights held as f32 — and the evaluation
+// preprocessing (CLIP's, as `vlmp run` reads images), so that `features(file)`
+// (runtime/data/sources/features.ts) can stand in for the images later.
 
 import { resolve } from "node:path";
 import type { PipelineIr } from "../../compiler/ir.ts";
@@ -10,12 +10,9 @@ import type { TensorToWrite } from "../checkpoint/safetensors.ts";
 import { FEATURES_FILE } from "../data/sources/features.ts";
 import { DataResolver } from "../data/sources/resolve.ts";
 import type { DataSource } from "../data/sources/types.ts";
-import type { Backend } from "../engine/backend.ts";
 import { RunError } from "../engine/errors.ts";
-import { forwardSource } from "../engine/evaluate.ts";
 import { loadBackbone } from "../engine/model.ts";
-import type { ProgressReporter } from "../progress/reporter.ts";
-import type { Tensor } from "../reference/tensor.ts";
+import { type EmbedOptions, embedImages } from "./embed.ts";
 
 export interface DataEntryFeatures {
   readonly source: DataSource;
@@ -30,7 +27,7 @@ export interface DataEntryFeatures {
 export async function embedDataEntry(
   ir: PipelineIr,
   entry: string,
-  options: { backend: Backend; batch: number; reporter: ProgressReporter },
+  options: EmbedOptions,
 ): Promise<DataEntryFeatures> {
   const data = ir.root.blocks.find((b) => b.block === "data");
   if (!data) throw new RunError(`pipeline '${ir.pipeline}' has no data block`);
@@ -45,31 +42,22 @@ export async function embedDataEntry(
   }
   const source = new DataResolver(data.settings).source(setting);
   if (source.cached) throw new RunError(`data.${entry} is already cached features (${source.cached.file})`);
+  if (source.items.length === 0) throw new RunError(`data.${entry}: ${source.description} holds no images`);
   const backbone = loadBackbone(ir);
-  const run = await forwardSource(
-    {
-      ir,
-      backbone,
-      backend: options.backend,
-      adapters: [],
-      // The image graph reads no prompts; one template sizes the text forward it is cut from.
-      templates: ["{}"],
-      reporter: options.reporter,
-      weightCache: new Map<string, Tensor>(),
-    },
-    `embed ${entry}`,
-    source,
-    source.classes,
-    options.batch,
-    ["image_features"],
-  );
-  const out = run.outputs.get("image_features")!;
-  return {
-    source,
-    features: Float32Array.from(out.data),
-    dim: out.cols,
-    model: resolve(backbone.checkpoint.dir),
+  const { config } = backbone.checkpoint;
+  const tower = {
+    ir,
+    call: backbone.call,
+    checkpoint: backbone.checkpoint,
+    imageSize: config.vision.imageSize,
+    embedDim: config.projectionDim,
   };
+  const features = await embedImages(
+    tower,
+    source.items.map((it) => it.path),
+    { task: `embed ${entry}`, ...options },
+  );
+  return { source, features, dim: config.projectionDim, model: resolve(backbone.checkpoint.dir) };
 }
 
 /** The tensors of a features file: `features`, `labels` and, when every item has one, `groups`. */

@@ -18,6 +18,8 @@ export interface EmbedOptions {
   reporter?: ProgressReporter;
   /** Image decoding threads (default: the pool's; 0 decodes on this thread). */
   workers?: number;
+  /** The progress task's name (default "embed images" / "embed texts"). */
+  task?: string;
 }
 
 function batchSize(options: EmbedOptions, n: number): number {
@@ -26,9 +28,12 @@ function batchSize(options: EmbedOptions, n: number): number {
   return Math.max(1, Math.min(batch, n));
 }
 
+/** What embedding images needs of a model: the backbone call in its IR, the weights and the sizes. */
+export type ImageTower = Pick<EmbedModel, "ir" | "call" | "checkpoint" | "imageSize" | "embedDim">;
+
 /** Image features [N, E] (row-major Float32Array), in `paths` order. */
 export async function embedImages(
-  model: EmbedModel,
+  model: ImageTower,
   paths: readonly string[],
   options: EmbedOptions,
 ): Promise<Float32Array> {
@@ -43,7 +48,7 @@ export async function embedImages(
   if (!pixelsIn) throw new Error("the image tower does not read pixels");
   const s = model.imageSize;
   const per = 3 * s * s;
-  const task = (options.reporter ?? silentReporter).task("embed images", n, { unit: "img" });
+  const task = (options.reporter ?? silentReporter).task(options.task ?? "embed images", n, { unit: "img" });
   const pool = new ImagePool({
     size: s,
     crop: "floor",
@@ -85,7 +90,7 @@ export async function embedTexts(
   const ctx = model.context;
   const ids = model.checkpoint.tokenizer.tokenize(texts, { contextLength: ctx, padId: model.padId });
   if (slotsIn) feeds.set(slotsIn.id, { shape: [batch, 1, ctx], data: new Float64Array(batch * ctx) });
-  const task = (options.reporter ?? silentReporter).task("embed texts", n, { unit: "text" });
+  const task = (options.reporter ?? silentReporter).task(options.task ?? "embed texts", n, { unit: "text" });
   try {
     for (let start = 0; start < n; start += batch) {
       const count = Math.min(batch, n - start);

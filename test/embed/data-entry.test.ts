@@ -1,6 +1,6 @@
 // `vlmp embed SPEC --data ENTRY`: a pipeline's data entry embedded with its backbone — the features equal
-// those `vlmp embed --model DIR --images …` computes for the same images in source order (an independent
-// path: the image tower alone, the worker pool's preprocessing), the labels and groups are the source's,
+// the image features `vlmp run`'s evaluation computes from the same images (the engine's batched forward,
+// its preprocessing), the labels and groups are the source's,
 // and the metadata names the class list, the known count, the model and the spec; a spec takes --data and
 // no --model, --images or --texts.
 
@@ -12,14 +12,10 @@ import { runEmbedData } from "../../bin/commands/embed-data.ts";
 import { UsageError } from "../../bin/usage-error.ts";
 import { Safetensors } from "../../runtime/checkpoint/index.ts";
 import { DataResolver } from "../../runtime/data/sources/resolve.ts";
-import {
-  embedDataEntry,
-  embedImages,
-  featuresFileTensors,
-  loadEmbedModel,
-  openBackend,
-} from "../../runtime/embed/index.ts";
+import { embedDataEntry, featuresFileTensors, openBackend } from "../../runtime/embed/index.ts";
 import { referenceBackend } from "../../runtime/engine/backend.ts";
+import { forwardSource } from "../../runtime/engine/evaluate.ts";
+import { loadBackbone } from "../../runtime/engine/model.ts";
 import { silentReporter } from "../../runtime/progress/reporter.ts";
 import { compileForRun, tinyWorkspace, writePipeline } from "../support/workspace.ts";
 
@@ -120,23 +116,34 @@ describe("vlmp embed SPEC --data ENTRY", () => {
     expect(source.items.some((it) => it.label >= source.known)).toBe(true);
   });
 
-  it("computes the features `vlmp embed --images` computes, and keeps a source's groups", async () => {
+  it("computes the image features `vlmp run` evaluates with, and keeps a source's groups", async () => {
     const { ir } = compileForRun(spec());
     const csvGroups = readFileSync(join(dir, "groups.csv"), "utf8")
       .trim()
       .split("\n")
       .slice(1)
       .map((line) => Number(line.split(",")[2]));
+    const backend = await openBackend("reference");
     const embedded = await embedDataEntry(ir, "val", {
-      backend: referenceBackend(),
+      backend,
       batch: 7,
       reporter: silentReporter,
+      workers: 0,
     });
-    const paths = embedded.source.items.map((it) => it.path);
-    const backend = await openBackend("reference");
-    const direct = await embedImages(loadEmbedModel(model), paths, { backend, batch: 16, workers: 0 });
+    // The evaluation's forward (engine): the image graph of the backbone with the images batched.
+    const ctx = {
+      ir,
+      backbone: loadBackbone(ir),
+      backend: referenceBackend(),
+      adapters: [],
+      templates: ["{}"],
+      reporter: silentReporter,
+      weightCache: new Map(),
+    };
+    const classes = embedded.source.classes;
+    const evaluation = await forwardSource(ctx, "val", embedded.source, classes, 16, ["image_features"]);
     expect(embedded.dim).toBe(32);
-    expect(maxAbs(embedded.features, direct)).toBeLessThan(1e-5);
+    expect(maxAbs(embedded.features, evaluation.outputs.get("image_features")!.data)).toBeLessThan(1e-5);
     const groups = featuresFileTensors(embedded).find((t) => t.name === "groups");
     expect(groups?.shape).toEqual([csvGroups.length]);
     expect([...groups!.data]).toEqual(csvGroups);
@@ -144,7 +151,7 @@ describe("vlmp embed SPEC --data ENTRY", () => {
 
   it("names the data block's sources when the entry is not one of them", async () => {
     const { ir } = compileForRun(spec());
-    const options = { backend: referenceBackend(), batch: 8, reporter: silentReporter };
+    const options = { backend: await openBackend("reference"), batch: 8, reporter: silentReporter };
     await expect(embedDataEntry(ir, "train", options)).rejects.toThrow(
       "the data block of 'embed_data' has no source 'train' (sources: test, val)",
     );

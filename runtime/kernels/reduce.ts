@@ -1,6 +1,7 @@
 // Reductions (sum, max, argmax) over any set of axes. One output per invocation looping over the
-// reduced axes (merged where contiguous; vec4 loads along a contiguous trailing run), or, when few
-// outputs each reduce many elements, one workgroup per output with a shared-memory tree.
+// reduced axes (merged where contiguous; vec4 loads along a contiguous trailing run; a loop bound the
+// driver does not unroll, kernel.ts opaqueCount), or, when few outputs each reduce many elements, one
+// workgroup per output with a shared-memory tree.
 
 import type { DType } from "../../compiler/graph/ops.ts";
 import type { ElementwiseProgram } from "./elementwise.ts";
@@ -19,6 +20,7 @@ import {
   type KernelTarget,
   literal,
   mergeDims,
+  opaqueCount,
   storageType,
   stridesOf,
 } from "./kernel.ts";
@@ -66,7 +68,7 @@ export function reduceKernel(spec: ReduceSpec, target: KernelTarget = DEFAULT_TA
     const acc = spec.kind === "sum" ? "vec4<f32>(0.0f)" : `vec4<f32>(${init("max", "f32")})`;
     lines.push(`  var acc = ${acc};`);
     lines.push(`  let b4 = base / 4u;`);
-    lines.push(`  for (var r = 0u; r < ${total / 4}u; r++) {`);
+    lines.push(`  for (var r = 0u; r < ${opaqueCount(total / 4)}; r++) {`);
     lines.push(spec.kind === "sum" ? "    acc += x[b4 + r];" : "    acc = max(acc, x[b4 + r]);");
     lines.push("  }");
     lines.push(
@@ -77,7 +79,7 @@ export function reduceKernel(spec: ReduceSpec, target: KernelTarget = DEFAULT_TA
   } else {
     lines.push(`  var acc: ${t} = ${init(spec.kind, t)};`);
     if (spec.kind === "argmax") lines.push("  var arg = 0i;");
-    lines.push(`  for (var r = 0u; r < ${total}u; r++) {`);
+    lines.push(`  for (var r = 0u; r < ${opaqueCount(total)}; r++) {`);
     lines.push(`    let v = ${pro.read(`base + ${dimsOffset(reduced, "r")}`)};`);
     if (spec.kind === "sum") lines.push("    acc += v;");
     else if (spec.kind === "max") lines.push("    acc = max(acc, v);");

@@ -34,6 +34,7 @@ import {
 import { layerNormKernel } from "../kernels/layernorm.ts";
 import {
   DEFAULT_MATMUL_TILES,
+  foldsEpilogue,
   type MatmulSpec,
   type MatmulTiles,
   type MatmulVariant,
@@ -48,6 +49,7 @@ interface MatmulChoice {
 }
 
 import {
+  concatKernel,
   concatPieceKernel,
   gatherKernel,
   padKernel,
@@ -248,6 +250,10 @@ export function lowerGraph(graph: Graph, outputs: readonly ValueId[], opts: Lowe
       const root = byId.get(g)!;
       if (!sameShape(root.shape, n.shape) || root.dtype !== "f32") continue;
       if (groupOperands.get(g)!.size + 3 > maxBindings) continue;
+      const [a, b] = n.inputs.map((i) => byId.get(i)!.shape) as [number[], number[]];
+      const { transA, transB } = n.attrs;
+      if (!foldsEpilogue({ aShape: a, bShape: b, transA, transB, shape: n.shape }, matmulChoice.variant))
+        continue;
       epilogueOf.set(g, n.id);
       absorbed.add(n.id);
     }
@@ -761,6 +767,14 @@ function primitiveSteps(
         n.inputs,
       );
     case "concat": {
+      // One launch when the operands and the result fit the 8 storage bindings every device allows.
+      if (n.inputs.length < 8) {
+        const pieceShapes = n.inputs.map((id) => byId.get(id)!.shape);
+        return one(
+          concatKernel({ pieceShapes, shape: n.shape, axis: n.attrs.axis, dtype: n.dtype }, target),
+          n.inputs,
+        );
+      }
       let at = 0;
       return n.inputs.map((id) => {
         const piece = byId.get(id)!;

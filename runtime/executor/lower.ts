@@ -768,12 +768,12 @@ function primitiveSteps(
       );
     case "concat": {
       // One launch when the operands and the result fit the 8 storage bindings every device allows.
-      if (n.inputs.length < 8) {
+      const distinct = [...new Set(n.inputs)];
+      if (distinct.length < 8) {
         const pieceShapes = n.inputs.map((id) => byId.get(id)!.shape);
-        return one(
-          concatKernel({ pieceShapes, shape: n.shape, axis: n.attrs.axis, dtype: n.dtype }, target),
-          n.inputs,
-        );
+        const operands = n.inputs.map((id) => distinct.indexOf(id));
+        const spec = { pieceShapes, operands, shape: n.shape, axis: n.attrs.axis, dtype: n.dtype };
+        return one(concatKernel(spec, target), distinct);
       }
       let at = 0;
       return n.inputs.map((id) => {

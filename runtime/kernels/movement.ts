@@ -1,5 +1,6 @@
 // Movement as index kernels: each output element read from the position the op names. Views
-// (permute, broadcast, slice) share one strided-copy template; pad, concat pieces, gather,
+// (permute, broadcast, slice) share one strided-copy template; pad, concat (whole, or piece by
+// piece when its operands outnumber the bindings), gather,
 // take_along_axis and scatter_add have their own. Reshape costs nothing (the executor aliases it).
 // scatter_add has two forms: one invocation per output element scanning every update along the axis (few
 // output rows), or — for a large table and fewer updates, e.g. the gradient of a token-embedding gather —
@@ -107,6 +108,55 @@ export function padKernel(
   const fill = literal(spec.value, t);
   lines.push(`  out[i] = select(${fill}, x[min(at, ${count(spec.inShape) - 1}u)], ok);`);
   return launch(`pad[${spec.shape.join("x")}]`, count(spec.shape), IO, [t, t], lines, target);
+}
+
+/**
+ * A whole concat in one launch: each output element reads the operand its position along `axis` falls
+ * in. `operands` says which binding each piece reads (one binding per distinct value: a value bound twice
+ * would alias writable storage). The outer (batch) size is not baked in, so any batch shares one shader.
+ */
+export function concatKernel(
+  spec: {
+    pieceShapes: readonly (readonly number[])[];
+    operands: readonly number[];
+    shape: readonly number[];
+    axis: number;
+    dtype: DType;
+  },
+  target: KernelTarget = DEFAULT_TARGET,
+): Kernel {
+  const t = storageType(spec.dtype);
+  const inner = count(spec.shape.slice(spec.axis + 1));
+  const along = spec.shape[spec.axis]!;
+  const lines = [
+    `  let r = ${inner === 1 ? "0u" : `i % ${inner}u`};`,
+    `  let c = ${inner === 1 ? "i" : `(i / ${inner}u)`}${spec.axis > 0 ? ` % ${along}u` : ""};`,
+    `  let o = ${spec.axis > 0 ? `i / ${along * inner}u` : "0u"};`,
+  ];
+  let at = 0;
+  spec.pieceShapes.forEach((piece, k) => {
+    const width = piece[spec.axis]!;
+    const read = `x${spec.operands[k]!}[(o * ${width}u + c - ${at}u) * ${inner}u + r]`;
+    const last = k === spec.pieceShapes.length - 1;
+    const test =
+      k === 0 ? `  if (c < ${at + width}u) {` : last ? "  } else {" : `  } else if (c < ${at + width}u) {`;
+    lines.push(test, `    out[i] = ${read};`);
+    at += width;
+  });
+  lines.push("  }");
+  const distinct = Math.max(...spec.operands) + 1;
+  const bindings = [
+    ...Array.from({ length: distinct }, (_, k) => ({ name: `x${k}`, access: "read" as const })),
+    { name: "out", access: "read_write" as const },
+  ];
+  return launch(
+    `concat[${spec.shape.join("x")}@${spec.axis}]`,
+    count(spec.shape),
+    bindings,
+    bindings.map(() => t),
+    lines,
+    target,
+  );
 }
 
 /** Writes one concat operand into its slot of the result. */

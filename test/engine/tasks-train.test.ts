@@ -95,13 +95,16 @@ describe("vlmp run: training inside a task sequence", () => {
       [item(2, 5), item(3, 6), item(2, 7), item(3, 8)],
       [item(4, 9), item(5, 10)],
     ];
-    const sequence = {
-      classes: ["a", "b", "c", "d", "e", "f"],
+    const classes = ["a", "b", "c", "d", "e", "f"];
+    const trainSource = { description: "train", items: train.flat(), classes, known: 6, labelsHidden: false };
+    const sequence: TaskSequence = {
+      classes,
       starts: [0, 2, 4],
       sizes: [2, 2, 2],
+      trainSource,
       train,
       test: [],
-    } as unknown as TaskSequence;
+    };
     const memory = { total: 5, perClass: 0, selector: "firstK" } as const;
     expect(exemplarsBefore(sequence, memory, 0)).toEqual([]);
     // After task 1: 2 classes seen, floor(5 / 2) = 2 each.

@@ -22,7 +22,7 @@ import { RunDirectory, type Summary } from "../run/run-dir.ts";
 import { latestCheckpoint, readCheckpoint } from "./checkpoint.ts";
 import { RunError } from "./errors.ts";
 import { loadBackbone } from "./model.ts";
-import { resolveTemplates } from "./run.ts";
+import { resolveTemplates } from "./run-context.ts";
 
 /** The HF files a checkpoint folder carries beside model.safetensors (copied when the source has them). */
 const COMPANION_FILES = [

@@ -4,79 +4,26 @@
 // in train.ts (constants, steps, checkpoints, evaluation before and after), one with a tasks block in
 // tasks.ts (a continual-learning task sequence).
 
-import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import type { IrBlock, PipelineIr } from "../../compiler/ir.ts";
-import { Lowerer } from "../../compiler/lower/function.ts";
 import { objectiveBlocks } from "../../compiler/lower/objective.ts";
-import type { JsonValue } from "../../compiler/values.ts";
 import { DataResolver, UnsupportedDataError } from "../data/sources/resolve.ts";
 import { DataError } from "../data/sources/types.ts";
 import { ImageDecodeError } from "../image/errors.ts";
-import { oodScores } from "../metrics/scores.ts";
 import { MetricInputError } from "../metrics/types.ts";
-import type { ProgressReporter } from "../progress/reporter.ts";
 import { silentReporter } from "../progress/reporter.ts";
 import type { Tensor } from "../reference/tensor.ts";
-import { writeReliabilityPlot, writeScoreHistogram } from "../run/plots.ts";
-import { RunDirectory } from "../run/run-dir.ts";
-import { type Backend, type BackendKind, openBackend } from "./backend.ts";
+import { writeReliabilityPlot } from "../run/plots.ts";
+import { openBackend } from "./backend.ts";
 import { RunError } from "./errors.ts";
-import { type BlockResult, checkAborted, type EvaluateContext, evaluateBlock } from "./evaluate.ts";
+import { type BlockResult, checkAborted, evaluateBlock } from "./evaluate.ts";
 import { loadBackbone } from "./model.ts";
-
-export interface RunOptions {
-  readonly backend?: BackendKind;
-  /** The folder of run directories (default "runs"). */
-  readonly runsRoot?: string;
-  /** The spec as given (copied into the run directory). */
-  readonly specText: string;
-  readonly irHash: string;
-  readonly reporter?: ProgressReporter;
-  /** Aborting stops the run between batches; the run directory stays consistent. */
-  readonly signal?: AbortSignal;
-  /** An open backend to use (tests); it is not closed. */
-  readonly backendInstance?: Backend;
-  /** A run directory of a training pipeline to continue from its last checkpoint. */
-  readonly resume?: string;
-}
-
-export interface RunResult {
-  readonly dir: string;
-  readonly backend: string;
-  readonly blocks: readonly BlockResult[];
-  readonly after: Record<string, number>;
-  /** For a pipeline that trains: the metrics before training (`eval_at_start`). */
-  readonly before?: Record<string, number>;
-  /** For a pipeline that trains: steps taken, and the seconds of the `timedSteps` among them (compilation
-   * and each device trainer's first step left out). */
-  /** For a task sequence: how many tasks (`after` then holds the sequence's metrics). */
-  readonly tasks?: number;
-  readonly train?: {
-    readonly steps: number;
-    readonly epochs: number;
-    readonly seconds: number;
-    readonly timedSteps: number;
-  };
-}
-
-type Obj = { readonly [key: string]: JsonValue };
-const isObj = (v: JsonValue | undefined): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** `data.templates`: a list of strings, or a call of a template function (`photo()`, `imagenet80()`). */
-export function resolveTemplates(ir: PipelineIr, value: JsonValue | undefined): string[] {
-  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value as string[];
-  if (isObj(value) && "$call" in value && value["definition"] === "function") {
-    const lowerer = new Lowerer(ir, new GraphBuilder());
-    const result = lowerer.call(String(value["$call"]), [], new Map());
-    if (result.kind === "list" && result.items.every((i) => i.kind === "string")) {
-      return result.items.map((i) => (i as { value: string }).value);
-    }
-  }
-  throw new RunError(
-    `data.templates = ${JSON.stringify(value)} is not a list of prompt templates this runtime can read`,
-  );
-}
+import {
+  createRunDirectory,
+  type RunOptions,
+  type RunResult,
+  resolveTemplates,
+  writeKnownUnknownHistogram,
+} from "./run-context.ts";
 
 function dataBlock(ir: PipelineIr): IrBlock {
   const data = ir.root.blocks.find((b) => b.block === "data");
@@ -215,47 +162,4 @@ async function runEvaluation(ir: PipelineIr, options: RunOptions): Promise<RunRe
   } finally {
     if (!options.backendInstance) backend.close();
   }
-}
-
-/** A new run directory under the options' runs folder for `ir`, run with `seed` on `backend`. */
-export function createRunDirectory(
-  ir: PipelineIr,
-  options: RunOptions,
-  seed: number,
-  backend: Backend,
-): RunDirectory {
-  return RunDirectory.create({
-    root: options.runsRoot ?? "runs",
-    pipeline: ir.pipeline,
-    specText: options.specText,
-    ir,
-    irHash: options.irHash,
-    seed,
-    device: backend.description,
-  });
-}
-
-/** The run's backend (the options' open one, else opened as they ask) and its evaluation context. */
-export async function openContext(
-  ir: PipelineIr,
-  options: RunOptions,
-  model: Pick<EvaluateContext, "backbone" | "adapters" | "templates" | "reporter" | "weightCache">,
-): Promise<EvaluateContext> {
-  const backend =
-    options.backendInstance ?? (await openBackend(options.backend ?? "auto", (m) => model.reporter.log(m)));
-  return { ir, backend, ...model, ...(options.signal ? { signal: options.signal } : {}) };
-}
-
-/** plots/scores-<label>.svg: MSP of known vs unknown samples, when the block has both. */
-export function writeKnownUnknownHistogram(run: RunDirectory, result: BlockResult): void {
-  const C = result.output.cols;
-  const known = result.labels.filter((l) => l < C).length;
-  if (known === 0 || known === result.labels.length) return;
-  const scores = oodScores(result.output, { score: "msp" });
-  const pos: number[] = [];
-  const neg: number[] = [];
-  result.labels.forEach((l, i) => {
-    (l < C ? pos : neg).push(scores[i]!);
-  });
-  writeScoreHistogram(run, result.label, "msp", pos, neg);
 }

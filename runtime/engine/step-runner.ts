@@ -5,15 +5,30 @@
 // date by `pull` before anything reads them. A device trainer's first step (where the driver compiles its
 // pipelines) is timed apart from the steady steps.
 
-import type { ValueId } from "../../compiler/graph/graph.ts";
+import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
 import type { Trainer } from "../executor/trainer.ts";
 import type { ProgressReporter } from "../progress/reporter.ts";
 import type { Tensor } from "../reference/tensor.ts";
 import type { Backend } from "./backend.ts";
+import { deviceState, hostOnlyReason, importDeviceState, trainerGroups } from "./device-updates.ts";
 import { RunError } from "./errors.ts";
 import { type Backbone, paramFeeds } from "./model.ts";
 import type { HostParam, LearningRate, Optimizer } from "./optimizer.ts";
-import { deviceState, hostOnlyReason, importDeviceState, type StepGraph, trainerGroups } from "./train.ts";
+
+/** A training step's graph (train.ts builds it): its loss, gradients by parameter key and per-batch inputs. */
+export interface StepGraph {
+  readonly graph: Graph;
+  readonly batch: number;
+  readonly loss: ValueId;
+  /** Gradient value by trainable parameter key. */
+  readonly grads: ReadonlyMap<string, ValueId>;
+  readonly pixels: ValueId;
+  readonly ids: ValueId;
+  readonly slots: ValueId;
+  readonly imageSize: number;
+  /** Inputs fed per batch or step: constants (`constants.weights`), labels, counters, by name. */
+  readonly inputs: ReadonlyMap<string, { id: ValueId; shape: readonly number[] }>;
+}
 
 export interface StepTiming {
   /** Seconds of the timed steps (each device trainer's first step left out). */

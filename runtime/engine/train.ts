@@ -9,7 +9,7 @@
 
 import { gradients } from "../../compiler/graph/autodiff.ts";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
-import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
+import type { ValueId } from "../../compiler/graph/graph.ts";
 import type { IrBlock, PipelineIr } from "../../compiler/ir.ts";
 import { LoweringError } from "../../compiler/lower/errors.ts";
 import { Lowerer } from "../../compiler/lower/function.ts";
@@ -28,13 +28,11 @@ import { type LValue, numberValue, toTensor } from "../../compiler/lower/values.
 import type { JsonValue } from "../../compiler/values.ts";
 import { DataResolver } from "../data/sources/resolve.ts";
 import type { DataItem, DataSource } from "../data/sources/types.ts";
-import type { TrainerGroup } from "../executor/trainer.ts";
 import { augmentRandom, DEFAULT_RATIO, randomResizedCropBox } from "../image/augment.ts";
 import { decodeRgb } from "../image/decode.ts";
 import { normalizeInto, resizeAndCrop } from "../image/preprocess.ts";
 import { resizeBicubic } from "../image/resize.ts";
 import { cropRgb, flipRgb } from "../image/rgb.ts";
-import type { OptimizerSpec } from "../kernels/optimizer.ts";
 import { type ProgressReporter, silentReporter } from "../progress/reporter.ts";
 import { evaluate as referenceEvaluate } from "../reference/interpreter.ts";
 import type { Tensor } from "../reference/tensor.ts";
@@ -52,21 +50,19 @@ import {
   promptTensors,
 } from "./evaluate.ts";
 import { type Backbone, loadBackbone, paramFeeds } from "./model.ts";
-import {
-  createOptimizer,
-  type HostParam,
-  type LearningRate,
-  type Optimizer,
-  type OptimizerSettings,
-  type ParamGroup,
-} from "./optimizer.ts";
+import { createOptimizer, type HostParam, type LearningRate } from "./optimizer.ts";
 import { seededPermutation } from "./permutation.ts";
 import { captionPrompts, contextPromptSpec, type PromptTensors } from "./prompts.ts";
-import type { RunOptions, RunResult } from "./run.ts";
-import { createRunDirectory, openContext, resolveTemplates, writeKnownUnknownHistogram } from "./run.ts";
+import type { RunOptions, RunResult } from "./run-context.ts";
+import {
+  createRunDirectory,
+  openContext,
+  resolveTemplates,
+  writeKnownUnknownHistogram,
+} from "./run-context.ts";
 import { createSchedule } from "./schedule.ts";
 import { cutGraph, spliceGraph } from "./split.ts";
-import { StepRunner, type StepTiming } from "./step-runner.ts";
+import { type StepGraph, StepRunner, type StepTiming } from "./step-runner.ts";
 
 type Obj = { readonly [key: string]: JsonValue };
 const isObj = (v: JsonValue | undefined): v is Obj =>
@@ -121,86 +117,6 @@ export interface TrainResult extends RunResult {
   readonly losses: readonly number[];
   /** Where the parameter updates ran: on the device (WebGPU, parameters resident) or on the host. */
   readonly updates: "device" | "host";
-}
-
-// --- device updates -----------------------------------------------------------------------------------------
-
-/** The host optimiser's state slots in the order of the device kernels' state tensors. */
-const DEVICE_SLOTS: Record<OptimizerSettings["kind"], readonly string[]> = {
-  sgd: ["momentum_buffer"],
-  adamw: ["exp_avg", "exp_avg_sq"],
-  adadelta: ["square_avg", "acc_delta"],
-};
-
-/** The device optimizer kernel's spec for a group (its weight decay baked in, the lr fed per step). */
-export function deviceSpec(s: OptimizerSettings, group: { lr: number; weightDecay: number }): OptimizerSpec {
-  if (s.kind === "sgd") {
-    return {
-      kind: "sgd",
-      lr: group.lr,
-      momentum: s.momentum,
-      dampening: s.dampening,
-      nesterov: s.nesterov,
-      weightDecay: group.weightDecay,
-    };
-  }
-  if (s.kind === "adamw") {
-    return {
-      kind: "adamw",
-      lr: group.lr,
-      beta1: s.betas[0],
-      beta2: s.betas[1],
-      eps: s.eps,
-      weightDecay: group.weightDecay,
-    };
-  }
-  return { kind: "adadelta", lr: group.lr, rho: s.rho, eps: s.eps, weightDecay: group.weightDecay };
-}
-
-/** Why the host optimiser must do the updates (undefined: the device kernels implement it exactly). */
-export function hostOnlyReason(s: OptimizerSettings): string | undefined {
-  if (s.kind === "adamw" && s.amsgrad) return "adamw(amsgrad: true) has no device kernel";
-  return undefined;
-}
-
-/** The trainer options of a host optimiser: one device group per parameter group, in order. */
-export function trainerGroups(optimizer: Optimizer): { optimizer: OptimizerSpec; groups: TrainerGroup[] } {
-  const s = optimizer.settings;
-  return {
-    optimizer: deviceSpec(s, { lr: s.lr, weightDecay: s.weightDecay }),
-    groups: optimizer.groups.map((g: ParamGroup) => ({ spec: deviceSpec(s, g), params: g.keys })),
-  };
-}
-
-/** The host optimiser's state (`<key>/<slot>`) as the device trainer's state tensors, by parameter key. */
-export function deviceState(
-  optimizer: Optimizer,
-  keys: readonly string[],
-): Map<string, (Float64Array | undefined)[]> {
-  const exported = optimizer.exportState();
-  const slots = DEVICE_SLOTS[optimizer.settings.kind];
-  return new Map(keys.map((k) => [k, slots.map((slot) => exported.get(`${k}/${slot}`))]));
-}
-
-/** Loads the device trainer's state (read back in float64) into the host optimiser and parameters. */
-export function importDeviceState(
-  optimizer: Optimizer,
-  params: ReadonlyMap<string, HostParam>,
-  state: {
-    steps: number;
-    params: ReadonlyMap<string, Float64Array>;
-    state: ReadonlyMap<string, Float64Array[]>;
-  },
-): void {
-  const slots = DEVICE_SLOTS[optimizer.settings.kind];
-  const tensors = new Map<string, Float64Array>();
-  for (const [k, p] of params) {
-    const v = state.params.get(k);
-    if (!v) throw new RunError(`the device holds no value for '${k}'`);
-    p.data.set(v);
-    for (const [i, t] of (state.state.get(k) ?? []).entries()) tensors.set(`${k}/${slots[i]!}`, t);
-  }
-  optimizer.importState(state.steps, tensors);
 }
 
 // --- parameters ---------------------------------------------------------------------------------------------
@@ -294,20 +210,6 @@ export function adapterKeys(
 }
 
 // --- the step graph -----------------------------------------------------------------------------------------
-
-export interface StepGraph {
-  readonly graph: Graph;
-  readonly batch: number;
-  readonly loss: ValueId;
-  /** Gradient value by trainable parameter key. */
-  readonly grads: ReadonlyMap<string, ValueId>;
-  readonly pixels: ValueId;
-  readonly ids: ValueId;
-  readonly slots: ValueId;
-  readonly imageSize: number;
-  /** Inputs fed per batch or step: constants (`constants.weights`), labels, counters, by name. */
-  readonly inputs: ReadonlyMap<string, { id: ValueId; shape: readonly number[] }>;
-}
 
 /**
  * The training step for batches of `batch` images over `classes` classes (`prompts` per class): the model's

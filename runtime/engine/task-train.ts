@@ -32,9 +32,27 @@ type Obj = { readonly [key: string]: JsonValue };
 const isObj = (v: JsonValue | undefined): v is Obj =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
+/** A task's training after some of its epochs: what a checkpoint within the task holds. */
+export interface TaskProgress {
+  /** Epochs of the task trained, and the steps they took (within the task, and over the sequence). */
+  readonly epoch: number;
+  readonly taskStep: number;
+  readonly step: number;
+  readonly optimizerSteps: number;
+  readonly optimizer: ReadonlyMap<string, Float64Array>;
+  readonly params: ReadonlyMap<string, Float64Array>;
+}
+
 export interface TaskTraining {
-  /** Trains task t (0-based), logging its steps and epochs into `run`. */
-  train(t: number, run: RunDirectory): Promise<void>;
+  /**
+   * Trains task t (0-based), logging its steps and epochs into `run` and handing `checkpoint` the progress
+   * after each epoch; `from` continues a task after the epochs it holds (the parameters already restored).
+   */
+  train(
+    t: number,
+    run: RunDirectory,
+    o: { from?: TaskProgress | undefined; checkpoint: (p: TaskProgress) => void },
+  ): Promise<void>;
   /** summary.json's `train` figures over all tasks so far. */
   stats(): Record<string, unknown>;
   /** Steps, epochs per task, and the seconds of the timed steps, over all tasks so far. */
@@ -52,6 +70,8 @@ export function taskTraining(
     readonly memory: ExemplarMemory | undefined;
     readonly params: ModelParams;
     readonly seed: number;
+    /** Steps the sequence took before (a resumed run's). */
+    readonly steps: number;
   },
 ): TaskTraining {
   const setting = (key: string): JsonValue | undefined => {
@@ -86,10 +106,10 @@ export function taskTraining(
 
   const timing: StepTiming = { seconds: 0, steps: 0, images: 0, warmUpSeconds: 0 };
   let updates: StepRunner["updates"] = "host";
-  let steps = 0;
+  let steps = c.steps;
   let runner: StepRunner | undefined;
   return {
-    async train(t, run) {
+    async train(t, run, { from, checkpoint }) {
       const stage = `task${t + 1}`;
       const classes = sequence.classes.slice(0, seenClasses(sequence, t));
       const replayed = memory ? exemplarsBefore(sequence, memory, t) : [];
@@ -106,6 +126,7 @@ export function taskTraining(
         params.trainable,
         adapterKeys(ir, backbone, adapters, params),
       );
+      if (from) optimizer.importState(from.optimizerSteps, from.optimizer);
       runner = new StepRunner({
         backend: ctx.backend,
         backbone,
@@ -127,8 +148,8 @@ export function taskTraining(
       );
       const stepsPerEpoch = epochSteps(items.length, batch, dropLast, `tasks.train (${stage})`);
       const totalSteps = stepsPerEpoch * epochs;
-      let step = 0;
-      for (let e = 0; e < epochs; e++) {
+      let step = from?.taskStep ?? 0;
+      for (let e = from?.epoch ?? 0; e < epochs; e++) {
         // Orders and augmentation keyed by the epoch over the whole sequence: each task draws its own.
         const epoch = t * epochs + e;
         const loss = await trainEpoch({
@@ -163,6 +184,15 @@ export function taskTraining(
           signal: ctx.signal,
         });
         run.log({ kind: "epoch", stage, epoch: e + 1, values: { loss } });
+        await runner.pull();
+        checkpoint({
+          epoch: e + 1,
+          taskStep: step,
+          step: steps,
+          optimizerSteps: optimizer.steps,
+          optimizer: optimizer.exportState(),
+          params: new Map(params.trainable.map((k) => [k, hostParams.get(k)!.data])),
+        });
       }
       await runner.finish();
       updates = runner.updates;

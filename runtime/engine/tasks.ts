@@ -4,9 +4,10 @@
 // every task's test images and all classes once and read the step's metrics off that output (task-metrics.ts):
 // a metrics.jsonl record per task (the row a_{t,·} and the step's metrics), and the sequence's metrics (Avg,
 // Last, BwT, forgetting, TaW, the mean novelty AUROC, …) in summary.json `after`. Without training the model
-// never changes, so its output is computed once.
+// never changes, so its output is computed once. A checkpoint after every task and every training epoch
+// (checkpoint.ts) lets `--resume` continue an interrupted sequence to the same results.
 
-import type { IrBlock, PipelineIr } from "../../compiler/ir.ts";
+import { type IrBlock, irHash, type PipelineIr } from "../../compiler/ir.ts";
 import { type ObjectiveBlock, resolveSetting } from "../../compiler/lower/objective.ts";
 import type { JsonValue } from "../../compiler/values.ts";
 import { DataResolver } from "../data/sources/resolve.ts";
@@ -14,7 +15,8 @@ import type { DataSource } from "../data/sources/types.ts";
 import type { MetricWarning } from "../metrics/types.ts";
 import { silentReporter } from "../progress/reporter.ts";
 import type { Tensor } from "../reference/tensor.ts";
-import type { RunDirectory } from "../run/run-dir.ts";
+import { RunDirectory } from "../run/run-dir.ts";
+import { latestTasksCheckpoint, writeTasksCheckpoint } from "./checkpoint.ts";
 import { RunError } from "./errors.ts";
 import { type BlockResult, checkAborted, forwardSource, outputSite } from "./evaluate.ts";
 import { loadBackbone } from "./model.ts";
@@ -69,8 +71,34 @@ function sequenceTestSource(sequence: TaskSequence): DataSource {
   };
 }
 
+/** A task sequence's run directory to continue, and its furthest checkpoint, checked against `ir`. */
+function resumePoint(dir: string, ir: PipelineIr, hash: string, T: number) {
+  const run = RunDirectory.open(dir);
+  if (run.summary().extra?.["status"] === "finished")
+    throw new RunError(`${dir}: the sequence finished (see its summary.json); there is nothing to resume`);
+  const from = latestTasksCheckpoint(run);
+  if (!from)
+    throw new RunError(`${dir} holds no task checkpoint to resume from (checkpoints/task-*.safetensors)`);
+  const given = irHash(ir);
+  if (from.irHash !== given || hash !== given) {
+    throw new RunError(
+      `${dir}: its checkpoint belongs to the pipeline with IR hash ${from.irHash}, not this one (${given}); resume with the spec the run holds (vlmp run --resume ${dir}) or start a new run`,
+    );
+  }
+  if (from.tasks > T) throw new RunError(`${dir}: its checkpoint has ${from.tasks} tasks, the sequence ${T}`);
+  // metrics.jsonl as it was when the checkpoint was written: the completed tasks' records, then the steps
+  // and epochs of the epochs done of the next task.
+  const kept = run.records().filter((r) => {
+    const task = Number(r.stage?.replace(/^task/, ""));
+    return (
+      task <= from.tasks || (task === from.tasks + 1 && r.kind !== "eval" && (r.epoch ?? 0) <= from.epoch)
+    );
+  });
+  run.writeFile("metrics.jsonl", kept.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  return { run, from };
+}
+
 export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<RunResult> {
-  if (options.resume) throw new RunError("--resume: vlmp run does not resume task sequences yet");
   const reporter = options.reporter ?? silentReporter;
   const plan = tasksPlan(ir);
   const data = ir.root.blocks.find((b) => b.block === "data");
@@ -98,7 +126,17 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
   const backend = ctx.backend;
   let run: RunDirectory | undefined;
   let training: TaskTraining | undefined;
+  let lastCheckpoint: string | undefined;
   try {
+    // Checked before `run` is set: a refused resume leaves the run directory as it was.
+    const resumed = options.resume ? resumePoint(options.resume, ir, options.irHash, T) : undefined;
+    const from = resumed?.from;
+    for (const [k, value] of from?.params ?? []) {
+      const target = weightCache.get(k);
+      if (!params?.trainable.includes(k) || !target || target.data.length !== value.length)
+        throw new RunError(`${options.resume}: the checkpoint's '${k}' does not fit the model`);
+      target.data.set(value);
+    }
     if (plan.train) {
       if (!params) throw new RunError("tasks.train: nothing to train: the pipeline has no adapter");
       const on = plan.train.settings["on"];
@@ -108,26 +146,36 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
         );
       }
       const o = { path: "tasks.train", block: plan.train, ancestors: [ir.root, plan.tasks] };
-      training = taskTraining(ctx, o, { sequence, memory, params, seed });
+      training = taskTraining(ctx, o, { sequence, memory, params, seed, steps: from?.step ?? 0 });
     }
-    run = createRunDirectory(ir, options, seed, backend);
+    const out = resumed?.run ?? createRunDirectory(ir, options, seed, backend);
+    run = out;
+    if (from) reporter.log(`resuming ${out.path} after task ${from.tasks} (epoch ${from.epoch} of the next)`);
     const test = sequenceTestSource(sequence);
-    const steps: StepMetrics[] = [];
+    const steps: StepMetrics[] = [...(from?.metrics ?? [])];
     const blocks: BlockResult[] = [];
-    const warnings: MetricWarning[] = [];
+    const warnings: MetricWarning[] = steps.flatMap((s) => s.warnings);
     const note = (ws: readonly MetricWarning[], where: string) => {
       for (const w of ws) {
         reporter.log(`warning: ${where}: ${w.message}`);
         warnings.push(w);
       }
     };
+    const trainable = () => new Map(params?.trainable.map((k) => [k, weightCache.get(k)!.data]) ?? []);
     let output: { data: Float64Array; rows: number; cols: number } | undefined;
     let seconds = 0;
     let images = 0;
-    for (let t = 0; t < T; t++) {
+    for (let t = from?.tasks ?? 0; t < T; t++) {
       checkAborted(options.signal);
       const stage = `task${t + 1}`;
-      if (training) await training.train(t, run);
+      if (training) {
+        await training.train(t, out, {
+          from: from && from.tasks === t && from.epoch > 0 ? from : undefined,
+          checkpoint: (p) => {
+            lastCheckpoint = writeTasksCheckpoint(out, { ...p, tasks: t, metrics: steps }, options);
+          },
+        });
+      }
       if (!output || training) {
         const forward = await forwardSource(
           ctx,
@@ -144,7 +192,21 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
       const step = stepMetrics(sequence, output, t, calls, { novelty, batch });
       steps.push(step);
       note(step.warnings, `${stage} evaluate ${label}`);
-      run.log({ kind: "eval", stage, split: label, values: step.values });
+      out.log({ kind: "eval", stage, split: label, values: step.values });
+      lastCheckpoint = writeTasksCheckpoint(
+        out,
+        {
+          tasks: t + 1,
+          epoch: 0,
+          step: training?.totals().steps ?? 0,
+          taskStep: 0,
+          optimizerSteps: 0,
+          params: trainable(),
+          optimizer: new Map(),
+          metrics: steps,
+        },
+        options,
+      );
       blocks.push({
         label: `${label} after ${stage}`,
         metrics: { values: step.values, warnings: step.warnings, diagrams: [] },
@@ -157,10 +219,15 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
     }
     const whole = sequenceMetrics(steps, calls);
     note(whole.warnings, `tasks evaluate ${label}`);
-    run.writeSummary({
+    out.writeSummary({
       after: whole.values,
       extra: {
         status: "finished",
+        // An interrupted run's notes go (undefined drops them from the merged summary).
+        reason: undefined,
+        resume: undefined,
+        checkpoint: lastCheckpoint,
+        ...(from ? { resumed_from: { tasks: from.tasks, epoch: from.epoch } } : {}),
         backend: backend.description,
         tasks: {
           classes: sequence.sizes.map((n, t) =>
@@ -175,7 +242,7 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
     });
     const trained = training?.totals();
     return {
-      dir: run.path,
+      dir: out.path,
       backend: backend.description,
       blocks,
       after: whole.values,
@@ -184,7 +251,12 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
     };
   } catch (error) {
     run?.writeSummary({
-      extra: { status: "interrupted", reason: (error as Error).message, backend: backend.description },
+      extra: {
+        status: "interrupted",
+        reason: (error as Error).message,
+        backend: backend.description,
+        ...(lastCheckpoint ? { checkpoint: lastCheckpoint, resume: `vlmp run --resume ${run.path}` } : {}),
+      },
     });
     throw error;
   } finally {

@@ -89,7 +89,10 @@ function buildProgram(): Command {
         .default("auto"),
     )
     .option("--runs <dir>", "folder of run directories", "runs")
-    .option("--resume <run_dir>", "continue a training run from its last checkpoint (its own spec and IR)")
+    .option(
+      "--resume <run_dir>",
+      "continue a training run or task sequence from its last checkpoint (its own spec and IR)",
+    )
     .option("--pipeline <name>", "which pipeline of the file (default: the first)")
     .option("--set-file <file>", "YAML file of overrides", collect, [])
     .addOption(

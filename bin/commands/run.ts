@@ -1,6 +1,6 @@
 // `vlmp run FILE [key=value ...] [--backend auto|webgpu|reference] [--runs DIR]`, or `vlmp run --resume RUN_DIR`
-// (a training run continued from its last checkpoint, with the IR it holds): compile in `run` mode
-// (missing data and weight paths are errors), then run the pipeline (runtime/engine) into
+// (a training run or task sequence continued from its last checkpoint, with the IR it holds): compile in
+// `run` mode (missing data and weight paths are errors), then run the pipeline (runtime/engine) into
 // runs/<pipeline>/<time>-<irhash>/. Ctrl-C stops between batches; the run directory stays consistent
 // (atomic writes; summary.json says "interrupted").
 
@@ -15,7 +15,7 @@ export interface RunOptions extends SpecOptions {
   backend?: "auto" | "webgpu" | "reference";
   runs?: string;
   progress?: ProgressMode;
-  /** A run directory to continue (training pipelines): its ir.json and spec.vlmp are used. */
+  /** A run directory to continue (training pipelines, task sequences): its ir.json and spec.vlmp are used. */
   resume?: string;
 }
 

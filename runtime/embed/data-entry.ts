@@ -12,6 +12,7 @@ import { DataResolver } from "../data/sources/resolve.ts";
 import type { DataSource } from "../data/sources/types.ts";
 import { RunError } from "../engine/errors.ts";
 import { loadBackbone } from "../engine/model.ts";
+import { BadImages, badImagePolicy, type SkippedImage } from "../image/bad-images.ts";
 import { type EmbedOptions, embedImages } from "./embed.ts";
 
 export interface DataEntryFeatures {
@@ -21,6 +22,8 @@ export interface DataEntryFeatures {
   readonly dim: number;
   /** The backbone's weights folder, absolute (as `vlmp embed --model` records it). */
   readonly model: string;
+  /** The images left out (`bad_images = skip`); undefined under `fail`. */
+  readonly skipped?: readonly SkippedImage[];
 }
 
 /** The data block's entry `entry` as a source, and its image features from the pipeline's backbone. */
@@ -40,7 +43,8 @@ export async function embedDataEntry(
       `the data block of '${ir.pipeline}' has no source '${entry}' (sources: ${sourceEntries.join(", ") || "none"})`,
     );
   }
-  const source = new DataResolver(data.settings).source(setting);
+  const badImages = new BadImages(badImagePolicy(data.settings), (line) => options.reporter?.log(line));
+  const source = await badImages.usable(new DataResolver(data.settings).source(setting));
   if (source.cached) throw new RunError(`data.${entry} is already cached features (${source.cached.file})`);
   if (source.items.length === 0) throw new RunError(`data.${entry}: ${source.description} holds no images`);
   const backbone = loadBackbone(ir);
@@ -57,7 +61,13 @@ export async function embedDataEntry(
     source.items.map((it) => it.path),
     { task: `embed ${entry}`, ...options },
   );
-  return { source, features, dim: config.projectionDim, model: resolve(backbone.checkpoint.dir) };
+  return {
+    source,
+    features,
+    dim: config.projectionDim,
+    model: resolve(backbone.checkpoint.dir),
+    ...(badImages.policy === "skip" ? { skipped: badImages.skipped } : {}),
+  };
 }
 
 /** The tensors of a features file: `features`, `labels` and, when every item has one, `groups`. */
@@ -94,6 +104,13 @@ export function featuresFileMetadata(
     source: source.description,
     backend: identity.backend,
     paths: JSON.stringify(source.items.map((it) => it.path)),
+    ...(embedded.skipped
+      ? {
+          skipped: JSON.stringify(
+            embedded.skipped.map(({ path, reason, detail }) => ({ path, reason, detail })),
+          ),
+        }
+      : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import type { IrBlock, PipelineIr } from "../../compiler/ir.ts";
 import { objectiveBlocks } from "../../compiler/lower/objective.ts";
 import { DataResolver, UnsupportedDataError } from "../data/sources/resolve.ts";
 import { DataError } from "../data/sources/types.ts";
+import { BadImages, badImagePolicy } from "../image/bad-images.ts";
 import { ImageDecodeError } from "../image/errors.ts";
 import { MetricInputError } from "../metrics/types.ts";
 import { silentReporter } from "../progress/reporter.ts";
@@ -47,6 +48,8 @@ function asRunError(error: unknown): unknown {
 export async function runPipeline(ir: PipelineIr, options: RunOptions): Promise<RunResult> {
   try {
     if (ir.root.blocks.some((b) => b.block === "tasks")) {
+      if (badImagePolicy(dataBlock(ir).settings) === "skip")
+        throw new RunError("bad_images = skip is not supported for task sequences yet (use fail)");
       const { runTasks } = await import("./tasks.ts");
       return await runTasks(ir, options);
     }
@@ -94,6 +97,8 @@ async function runEvaluation(ir: PipelineIr, options: RunOptions): Promise<RunRe
       classes: resolver.classes(block.settings["classes"] ?? { $ref: "data.classes" }),
     };
   });
+  const badImages = new BadImages(badImagePolicy(data.settings), (line) => reporter.log(line));
+  for (const p of plans) p.source = await badImages.usable(p.source);
   for (const p of plans) {
     if (p.source.known > p.classes.length) {
       reporter.log(
@@ -107,6 +112,7 @@ async function runEvaluation(ir: PipelineIr, options: RunOptions): Promise<RunRe
     options.backendInstance ?? (await openBackend(options.backend ?? "auto", (m) => reporter.log(m)));
   try {
     const run = createRunDirectory(ir, options, Number(ir.root.settings["seed"] ?? 0), backend);
+    if (badImages.policy === "skip") run.writeFile("skipped-images.txt", badImages.listing());
     const weightCache = new Map<string, Tensor>();
     const results: BlockResult[] = [];
     const reported = plans.filter((p) => p.block.settings["report"] !== false);
@@ -149,12 +155,22 @@ async function runEvaluation(ir: PipelineIr, options: RunOptions): Promise<RunRe
       }
       run.writeSummary({
         after,
-        extra: { status: "finished", backend: backend.description, evaluate: timing },
+        extra: {
+          status: "finished",
+          backend: backend.description,
+          evaluate: timing,
+          ...badImages.summaryFields(),
+        },
       });
     } catch (error) {
       run.writeSummary({
         ...(Object.keys(after).length > 0 ? { after } : {}),
-        extra: { status: "interrupted", reason: (error as Error).message, backend: backend.description },
+        extra: {
+          status: "interrupted",
+          reason: (error as Error).message,
+          backend: backend.description,
+          ...badImages.summaryFields(),
+        },
       });
       throw error;
     }

@@ -29,6 +29,7 @@ import type { JsonValue } from "../../compiler/values.ts";
 import { DataResolver } from "../data/sources/resolve.ts";
 import type { DataItem, DataSource } from "../data/sources/types.ts";
 import { augmentRandom, DEFAULT_RATIO, randomResizedCropBox } from "../image/augment.ts";
+import { BadImages, badImagePolicy } from "../image/bad-images.ts";
 import { decodeRgb } from "../image/decode.ts";
 import { normalizeInto, resizeAndCrop } from "../image/preprocess.ts";
 import { resizeBicubic } from "../image/resize.ts";
@@ -707,7 +708,8 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
   if (!data) throw new RunError(`pipeline '${ir.pipeline}' has no data block`);
   const resolver = new DataResolver(data.settings);
   const templates = resolveTemplates(ir, data.settings["templates"]);
-  const source = sourceOf(resolver, data, s["on"], "train");
+  const badImages = new BadImages(badImagePolicy(data.settings), (line) => reporter.log(line));
+  const source = await badImages.usable(sourceOf(resolver, data, s["on"], "train"));
   if (source.cached) {
     throw new RunError(
       `train: ${source.description} holds cached image features, but training runs the image tower on images (augmented, every step); train on the images (cached features serve evaluation)`,
@@ -739,6 +741,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
     ),
     classes: resolver.classes(block.settings["classes"] ?? { $ref: "data.classes" }),
   }));
+  for (const p of plans) p.source = await badImages.usable(p.source);
   const epochs = Number(s["epochs"]);
   const batch = Number(s["batch"]);
   const shuffle = s["shuffle"] !== false;
@@ -816,6 +819,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
     throw error;
   }
 
+  if (badImages.policy === "skip") run.writeFile("skipped-images.txt", badImages.listing());
   const reported = plans.filter((p) => p.block.settings["report"] !== false);
   const timing: Record<string, unknown> = {};
   const evaluateAll = async (
@@ -976,6 +980,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
         },
         evaluate: timing,
         checkpoint: lastCheckpoint,
+        ...badImages.summaryFields(),
       },
     });
   } catch (error) {
@@ -984,6 +989,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
         status: "interrupted",
         reason: (error as Error).message,
         backend: backend.description,
+        ...badImages.summaryFields(),
         ...(lastCheckpoint ? { checkpoint: lastCheckpoint, resume: `vlmp run --resume ${run.path}` } : {}),
       },
     });

@@ -11,6 +11,7 @@ export {
   DEFAULT_SCALE,
   randomResizedCropBox,
 } from "./augment.ts";
+export { type BadImagePolicy, BadImages, badImagePolicy, type SkippedImage } from "./bad-images.ts";
 export { decodeRgb } from "./decode.ts";
 export { ImageDecodeError, type ImageErrorReason } from "./errors.ts";
 export { type ImageJob, type JobSettings, runImageJob } from "./job.ts";

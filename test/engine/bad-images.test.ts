@@ -7,6 +7,12 @@ import { cpSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { JsonValue } from "../../compiler/values.ts";
+import {
+  embedDataEntry,
+  featuresFileMetadata,
+  featuresFileTensors,
+  openBackend,
+} from "../../runtime/embed/index.ts";
 import { referenceBackend } from "../../runtime/engine/backend.ts";
 import { RunError } from "../../runtime/engine/errors.ts";
 import { computeMetrics } from "../../runtime/engine/metrics.ts";
@@ -146,6 +152,47 @@ describe("bad_images in evaluation", () => {
     });
     for (const k of ["accuracy", "per_class_accuracy"])
       expect(skip.summary.after[k]).toBeCloseTo(expected.values[k]!, 12);
+  });
+});
+
+describe("bad_images in vlmp embed --data", () => {
+  it("skip writes the rows of the images that were read and lists the others in the metadata", async () => {
+    const broken = breakWorld("broken-embed", "test", [0, 5]);
+    const options = {
+      backend: await openBackend("reference"),
+      batch: 8,
+      reporter: silentReporter,
+      workers: 0,
+    };
+    const whole = await embedDataEntry(
+      compileForRun(zeroShot("embed_whole", workspace.world, "")).ir,
+      "test",
+      options,
+    );
+    const skip = await embedDataEntry(
+      compileForRun(zeroShot("embed_skip", broken.root, "bad_images = skip")).ir,
+      "test",
+      options,
+    );
+    const [features, labels] = featuresFileTensors(skip);
+    const D = skip.dim;
+    expect(features!.shape).toEqual([whole.source.items.length - 2, D]);
+    const keep = (_: unknown, i: number) => !broken.positions.includes(i);
+    expect(Array.from(labels!.data)).toEqual(whole.source.items.map((it) => it.label).filter(keep));
+    const kept = Array.from({ length: whole.source.items.length }, (_, i) => i).filter(keep);
+    kept.forEach((row, k) => {
+      expect(skip.features.subarray(k * D, (k + 1) * D)).toEqual(
+        whole.features.subarray(row * D, (row + 1) * D),
+      );
+    });
+    const metadata = featuresFileMetadata(skip, { pipeline: "p", irHash: "h", entry: "test", backend: "b" });
+    expect(JSON.parse(metadata["skipped"]!)).toEqual([
+      expect.objectContaining({ path: broken.bad[0], reason: "corrupt" }),
+      { path: broken.bad[1], reason: "missing", detail: "the file does not exist" },
+    ]);
+    expect(
+      featuresFileMetadata(whole, { pipeline: "p", irHash: "h", entry: "test", backend: "b" }),
+    ).not.toHaveProperty("skipped");
   });
 });
 

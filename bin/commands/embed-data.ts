@@ -68,7 +68,7 @@ export async function runEmbedData(
     reporter.close();
     const S = embedded.source.items.length;
     process.stderr.write(
-      `wrote features [${S}, ${embedded.dim}], labels [${S}]${embedded.source.items.every((it) => it.group !== undefined) ? `, groups [${S}]` : ""} of data.${options.data} (${embedded.source.description}; ${backend.description}) to ${options.out}${embedded.skipped ? `; ${embedded.skipped.length} images skipped (bad_images = skip; the file's metadata lists them)` : ""}\n`,
+      `wrote features [${S}, ${embedded.dim}], labels [${S}]${embedded.source.items.every((it) => it.group !== undefined) ? `, groups [${S}]` : ""} of data.${options.data} (${embedded.source.description}; ${backend.description}) to ${options.out}${embedded.skipped ? `; ${embedded.skipped.length} image(s) skipped (bad_images = skip; the file's metadata lists them)` : ""}\n`,
     );
     return 0;
   } catch (error) {

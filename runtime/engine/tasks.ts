@@ -80,9 +80,10 @@ function resumePoint(dir: string, ir: PipelineIr, hash: string, T: number) {
   if (!from)
     throw new RunError(`${dir} holds no task checkpoint to resume from (checkpoints/task-*.safetensors)`);
   const given = irHash(ir);
-  if (from.irHash !== given || hash !== given) {
+  const held = from.irHash !== given ? from.irHash : hash;
+  if (held !== given) {
     throw new RunError(
-      `${dir}: its checkpoint belongs to the pipeline with IR hash ${from.irHash}, not this one (${given}); resume with the spec the run holds (vlmp run --resume ${dir}) or start a new run`,
+      `${dir}: its checkpoint belongs to the pipeline with IR hash ${held}, not this one (${given}); resume with the spec the run holds (vlmp run --resume ${dir}) or start a new run`,
     );
   }
   if (from.tasks > T) throw new RunError(`${dir}: its checkpoint has ${from.tasks} tasks, the sequence ${T}`);
@@ -161,7 +162,24 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
         warnings.push(w);
       }
     };
-    const trainable = () => new Map(params?.trainable.map((k) => [k, weightCache.get(k)!.data]) ?? []);
+    const checkpointAfter = (tasks: number) => {
+      lastCheckpoint = writeTasksCheckpoint(
+        out,
+        {
+          tasks,
+          epoch: 0,
+          step: training?.totals().steps ?? 0,
+          taskStep: 0,
+          optimizerSteps: 0,
+          params: new Map(training ? params!.trainable.map((k) => [k, weightCache.get(k)!.data]) : []),
+          optimizer: new Map(),
+          metrics: steps,
+        },
+        options,
+      );
+    };
+    // Task 0: an interruption within the first task resumes too (from the start, in this directory).
+    if (!from) checkpointAfter(0);
     let output: { data: Float64Array; rows: number; cols: number } | undefined;
     let seconds = 0;
     let images = 0;
@@ -193,20 +211,7 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
       steps.push(step);
       note(step.warnings, `${stage} evaluate ${label}`);
       out.log({ kind: "eval", stage, split: label, values: step.values });
-      lastCheckpoint = writeTasksCheckpoint(
-        out,
-        {
-          tasks: t + 1,
-          epoch: 0,
-          step: training?.totals().steps ?? 0,
-          taskStep: 0,
-          optimizerSteps: 0,
-          params: trainable(),
-          optimizer: new Map(),
-          metrics: steps,
-        },
-        options,
-      );
+      checkpointAfter(t + 1);
       blocks.push({
         label: `${label} after ${stage}`,
         metrics: { values: step.values, warnings: step.warnings, diagrams: [] },

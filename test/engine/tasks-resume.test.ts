@@ -1,8 +1,8 @@
-// `vlmp run --resume` on a task sequence: a run interrupted (as Ctrl-C does) after a task, or within a
-// task's training, continues from its last checkpoint to the summary and metrics.jsonl records of an
-// uninterrupted run, bit for bit (reference interpreter, a tiny random CLIP, a small `clap4clip` world: 3
-// zero-shot tasks, 2 trained ones, of 2 classes each). Resuming with another spec, or a finished run, is
-// refused and changes nothing.
+// `vlmp run --resume` on a task sequence: a run interrupted (as Ctrl-C does) within task 1, after a task,
+// or within a task's training continues from its last checkpoint to the summary and metrics.jsonl records
+// of an uninterrupted run, bit for bit (reference interpreter, a tiny random CLIP, a small `clap4clip`
+// world: 3 zero-shot tasks, 2 trained ones, of 2 classes each). Resuming with another spec, or a finished
+// run, is refused and changes nothing.
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -73,8 +73,8 @@ const options = (hash: string): RunOptions => ({
 const readRun = (runDir: string) => ({
   summary: JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")),
   records: readFileSync(join(runDir, "metrics.jsonl"), "utf8")
-    .trim()
     .split("\n")
+    .filter((l) => l !== "")
     .map((l) => {
       const { time: _, ...record } = JSON.parse(l);
       return record;
@@ -134,7 +134,7 @@ const coopRun = (() => {
 })();
 
 describe("vlmp run --resume: task sequences", () => {
-  it("a zero-shot sequence interrupted after task 1 resumes to the uninterrupted run's results", async () => {
+  it("a zero-shot sequence interrupted after task 1, or within it, resumes to the uninterrupted run's results", async () => {
     const { ir, hash } = compileForRun(spec("zs", 3));
     const whole = (await runPipeline(ir, options(hash))).dir;
     const cut = await interrupt(ir, hash, "task1 evaluate", "finish");
@@ -148,6 +148,14 @@ describe("vlmp run --resume: task sequences", () => {
     const summary = await expectResumedLike(ir, hash, cut, whole);
     expect(summary.extra.resumed_from).toEqual({ tasks: 1, epoch: 0 });
     expect(summary.after.backward_transfer).toEqual(expect.any(Number));
+
+    // Cut within task 1: the checkpoint written at the start resumes it from the beginning.
+    const early = await interrupt(ir, hash, "task1 evaluate", "start");
+    expect(readRun(early).summary.extra.checkpoint).toBe(join("checkpoints", "task-0000.safetensors"));
+    expect((await expectResumedLike(ir, hash, early, whole)).extra.resumed_from).toEqual({
+      tasks: 0,
+      epoch: 0,
+    });
   });
 
   it("a CoOp sequence cut within task 2's training resumes bit for bit (SGD momentum restored)", async () => {

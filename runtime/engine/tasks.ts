@@ -71,7 +71,10 @@ function sequenceTestSource(sequence: TaskSequence): DataSource {
   };
 }
 
-/** A task sequence's run directory to continue, and its furthest checkpoint, checked against `ir`. */
+/**
+ * A task sequence's run directory to continue, its furthest checkpoint (checked against `ir`), and the
+ * metrics.jsonl records written before that checkpoint.
+ */
 function resumePoint(dir: string, ir: PipelineIr, hash: string, T: number) {
   const run = RunDirectory.open(dir);
   if (run.summary().extra?.["status"] === "finished")
@@ -89,14 +92,13 @@ function resumePoint(dir: string, ir: PipelineIr, hash: string, T: number) {
   if (from.tasks > T) throw new RunError(`${dir}: its checkpoint has ${from.tasks} tasks, the sequence ${T}`);
   // metrics.jsonl as it was when the checkpoint was written: the completed tasks' records, then the steps
   // and epochs of the epochs done of the next task.
-  const kept = run.records().filter((r) => {
+  const records = run.records().filter((r) => {
     const task = Number(r.stage?.replace(/^task/, ""));
     return (
       task <= from.tasks || (task === from.tasks + 1 && r.kind !== "eval" && (r.epoch ?? 0) <= from.epoch)
     );
   });
-  run.writeFile("metrics.jsonl", kept.map((r) => `${JSON.stringify(r)}\n`).join(""));
-  return { run, from };
+  return { run, from, records };
 }
 
 export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<RunResult> {
@@ -150,6 +152,8 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
       training = taskTraining(ctx, o, { sequence, memory, params, seed, steps: from?.step ?? 0 });
     }
     const out = resumed?.run ?? createRunDirectory(ir, options, seed, backend);
+    if (resumed)
+      out.writeFile("metrics.jsonl", resumed.records.map((r) => `${JSON.stringify(r)}\n`).join(""));
     run = out;
     if (from) reporter.log(`resuming ${out.path} after task ${from.tasks} (epoch ${from.epoch} of the next)`);
     const test = sequenceTestSource(sequence);

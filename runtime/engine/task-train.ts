@@ -2,7 +2,8 @@
 // over the task's training images plus the exemplars replayed from `tasks.memory`, with logits over the
 // classes seen so far (labels are sequence positions, so they index those logits); a fresh optimiser and
 // schedule per task (the official code makes one per task) over the parameters the adapters train, which
-// carry over from task to task. The steps are train.ts's (step graph, feeds, epoch loop, step runner).
+// carry over from task to task. The steps are train.ts's (step graph, feeds, epoch loop, step runner). After
+// every epoch the caller gets the task's progress to checkpoint, and a resumed task continues from one.
 
 import type { ObjectiveBlock } from "../../compiler/lower/objective.ts";
 import { resolveSetting } from "../../compiler/lower/objective.ts";

@@ -1,7 +1,8 @@
 // `bad_images` (the data block's setting) end to end on a tiny CLIP and a `ueo` world: copies of the world
 // with one image truncated and one deleted. `fail` stops at the first bad image, naming it; `skip` leaves
-// both out, lists them in skipped-images.txt, counts them in summary.json, and evaluates and trains exactly
-// as on a world that never listed them (items = used + skipped).
+// both out, lists them in skipped-images.txt, counts them in summary.json, and evaluates, trains and embeds
+// (`vlmp embed --data`) exactly as on a world that never listed them (items = used + skipped); task
+// sequences refuse it.
 
 import { cpSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -152,6 +153,38 @@ describe("bad_images in evaluation", () => {
     });
     for (const k of ["accuracy", "per_class_accuracy"])
       expect(skip.summary.after[k]).toBeCloseTo(expected.values[k]!, 12);
+  });
+});
+
+describe("bad_images in task sequences", () => {
+  it("skip is refused before anything runs", async () => {
+    const root = JSON.stringify(workspace.world);
+    const file = writePipeline(workspace, "tasks_skip", {
+      uses: ["data.{synthetic, synthetic_classes, class_incremental}", "metrics.accuracy"],
+      seed: 0,
+      body: `  data {
+    classes = synthetic_classes(world: ueo, root: ${root}, part: known)
+    train = synthetic(world: ueo, root: ${root}, part: "train")
+    test = synthetic(world: ueo, root: ${root}, part: "test")
+    sequence = class_incremental(classes: classes, train: data.train, test: data.test, tasks: 2, order_seed: 0)
+    bad_images = skip
+  }
+  tasks {
+    evaluate test {
+      metrics = [accuracy()]
+    }
+  }`,
+    });
+    const { ir, hash } = compileForRun(file);
+    const options = {
+      specText: "",
+      irHash: hash,
+      runsRoot: join(workspace.dir, "runs"),
+      backendInstance: backend,
+    };
+    await expect(runPipeline(ir, options)).rejects.toThrow(
+      "bad_images = skip is not supported for task sequences yet (use fail)",
+    );
   });
 });
 

@@ -13,6 +13,7 @@ import type { DataSource } from "../data/sources/types.ts";
 import { RunError } from "../engine/errors.ts";
 import { loadBackbone } from "../engine/model.ts";
 import { BadImages, badImagePolicy, type SkippedImage } from "../image/bad-images.ts";
+import { silentReporter } from "../progress/reporter.ts";
 import { type EmbedOptions, embedImages } from "./embed.ts";
 
 export interface DataEntryFeatures {
@@ -43,7 +44,7 @@ export async function embedDataEntry(
       `the data block of '${ir.pipeline}' has no source '${entry}' (sources: ${sourceEntries.join(", ") || "none"})`,
     );
   }
-  const badImages = new BadImages(badImagePolicy(data.settings), (line) => options.reporter?.log(line));
+  const badImages = new BadImages(badImagePolicy(data.settings), options.reporter ?? silentReporter);
   const source = await badImages.usable(new DataResolver(data.settings).source(setting));
   if (source.cached) throw new RunError(`data.${entry} is already cached features (${source.cached.file})`);
   if (source.items.length === 0) throw new RunError(`data.${entry}: ${source.description} holds no images`);

@@ -97,7 +97,7 @@ async function runEvaluation(ir: PipelineIr, options: RunOptions): Promise<RunRe
       classes: resolver.classes(block.settings["classes"] ?? { $ref: "data.classes" }),
     };
   });
-  const badImages = new BadImages(badImagePolicy(data.settings), (line) => reporter.log(line));
+  const badImages = new BadImages(badImagePolicy(data.settings), reporter);
   for (const p of plans) p.source = await badImages.usable(p.source);
   for (const p of plans) {
     if (p.source.known > p.classes.length) {

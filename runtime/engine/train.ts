@@ -708,7 +708,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
   if (!data) throw new RunError(`pipeline '${ir.pipeline}' has no data block`);
   const resolver = new DataResolver(data.settings);
   const templates = resolveTemplates(ir, data.settings["templates"]);
-  const badImages = new BadImages(badImagePolicy(data.settings), (line) => reporter.log(line));
+  const badImages = new BadImages(badImagePolicy(data.settings), reporter);
   const source = await badImages.usable(sourceOf(resolver, data, s["on"], "train"));
   if (source.cached) {
     throw new RunError(

@@ -8,6 +8,7 @@
 
 import type { JsonValue } from "../../compiler/values.ts";
 import type { DataItem, DataSource } from "../data/sources/types.ts";
+import type { ProgressReporter } from "../progress/reporter.ts";
 import { decodeRgb } from "./decode.ts";
 import { ImageDecodeError, type ImageErrorReason } from "./errors.ts";
 
@@ -40,7 +41,7 @@ export class BadImages {
 
   constructor(
     readonly policy: BadImagePolicy,
-    private readonly warn: (line: string) => void,
+    private readonly reporter: ProgressReporter,
   ) {}
 
   /** `source` without the images that cannot be read (`skip`), screened once per source; as is for `fail`. */
@@ -66,6 +67,7 @@ export class BadImages {
 
   private async screen(source: DataSource): Promise<DataSource> {
     const failures = new Map<DataItem, ImageDecodeError>();
+    const task = this.reporter.task(`check ${source.description}`, source.items.length, { unit: "img" });
     let next = 0;
     const worker = async () => {
       while (next < source.items.length) {
@@ -76,9 +78,11 @@ export class BadImages {
           if (!(error instanceof ImageDecodeError)) throw error;
           failures.set(item, error);
         }
+        task.increment(1);
       }
     };
     await Promise.all(Array.from({ length: SCREEN_CONCURRENCY }, worker));
+    task.finish();
     if (failures.size === 0) return source;
     const kept: DataItem[] = [];
     for (const item of source.items) {
@@ -88,7 +92,7 @@ export class BadImages {
         this.record({ path: item.path, reason, detail, source: source.description });
       } else kept.push({ ...item, index: kept.length });
     }
-    this.warn(
+    this.reporter.log(
       `warning: ${source.description}: skipped ${failures.size} of ${source.items.length} images that cannot be read (bad_images = skip; listed in skipped-images.txt)`,
     );
     return { ...source, items: kept };
@@ -97,7 +101,7 @@ export class BadImages {
   private record(skipped: SkippedImage): void {
     this.skipped.push(skipped);
     if (this.skipped.length <= WARN_EACH) {
-      this.warn(`warning: skipping ${skipped.path}: ${skipped.reason}: ${skipped.detail}`);
+      this.reporter.log(`warning: skipping ${skipped.path}: ${skipped.reason}: ${skipped.detail}`);
     }
   }
 }

@@ -1,5 +1,5 @@
 // Images: decoding to RGB, Pillow-exact bicubic resize, CLIP's preprocessing, train-time augmentation and
-// a worker-thread loader.
+// a worker-thread loader; the `bad_images` screen that leaves unreadable images out of a source.
 
 export {
   type AugmentOptions,

@@ -130,7 +130,8 @@ describe("bad_images in evaluation", () => {
 
     const all = whole.result.blocks[0]!;
     const used = skip.result.blocks[0]!;
-    expect(used.images + 2).toBe(all.images);
+    // items = used + skipped
+    expect(used.images + skip.summary.extra.skipped_images).toBe(all.images);
     // The remaining rows are the whole run's rows without the two, and the metrics are theirs.
     const keep = (_: unknown, i: number) => !broken.positions.includes(i);
     const C = all.output.cols;

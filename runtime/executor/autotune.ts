@@ -63,18 +63,27 @@ async function timeProduct(
   }
 }
 
-/** A product of each large shape class, at ViT widths (a quarter of a second or so on lavapipe). */
-const CLASS_PRODUCTS: Readonly<Record<Exclude<MatmulShapeClass, "small">, [number, number, number]>> = {
+/** The [m, k, n] product timed for each large shape class. */
+export type ClassProducts = Readonly<
+  Record<Exclude<MatmulShapeClass, "small">, readonly [number, number, number]>
+>;
+
+/** At ViT widths: a quarter of a second or so each on lavapipe. */
+const CLASS_PRODUCTS: ClassProducts = {
   wide: [768, 768, 3072],
   deep: [384, 3072, 768],
 };
 
-async function tuneTiles(device: Device, timings: Record<string, number>): Promise<MatmulTiles> {
+async function tuneTiles(
+  device: Device,
+  products: ClassProducts,
+  timings: Record<string, number>,
+): Promise<MatmulTiles> {
   const tiles: Record<MatmulShapeClass, RegisterTile> = { ...DEFAULT_MATMUL_TILES };
   const label = (t: RegisterTile) => `${t.rows}x${t.cols}`;
-  for (const [cls, product] of Object.entries(CLASS_PRODUCTS) as [
-    keyof typeof CLASS_PRODUCTS,
-    [number, number, number],
+  for (const [cls, product] of Object.entries(products) as [
+    keyof ClassProducts,
+    readonly [number, number, number],
   ][]) {
     const best = new Map<RegisterTile, number>();
     for (let rep = 0; rep < 2; rep++) {
@@ -94,8 +103,16 @@ async function tuneTiles(device: Device, timings: Record<string, number>): Promi
   return tiles;
 }
 
-/** The tuned choices for `device`, from the cache or measured now (and then cached). */
-export async function autotune(device: Device, cacheDir = ".vlmp-cache"): Promise<TuneResult> {
+/**
+ * The tuned choices for `device`, from the cache or measured now (and then cached). `products`: the
+ * product timed for each large shape class (tests pass small ones; the tiles still run through every
+ * class's path).
+ */
+export async function autotune(
+  device: Device,
+  cacheDir = ".vlmp-cache",
+  products: ClassProducts = CLASS_PRODUCTS,
+): Promise<TuneResult> {
   const cache = readCache(cacheDir);
   const known = cache[device.key];
   const cpu = device.info.isCpu && device.backend !== "null";
@@ -105,7 +122,7 @@ export async function autotune(device: Device, cacheDir = ".vlmp-cache"): Promis
     result = { matmul: "register" };
   } else if (cpu) {
     const timings: Record<string, number> = {};
-    result = { matmul: "register", matmulTiles: await tuneTiles(device, timings), timings };
+    result = { matmul: "register", matmulTiles: await tuneTiles(device, products, timings), timings };
   } else {
     const timings: Record<string, number> = {};
     for (const v of MATMUL_VARIANTS)

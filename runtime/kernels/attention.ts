@@ -20,6 +20,8 @@ import {
   type KernelBinding,
   type KernelTarget,
   literal,
+  loopBound,
+  NUM_WORKGROUPS,
   storageType,
 } from "./kernel.ts";
 
@@ -95,7 +97,7 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
     `vec4<f32>(${[0, 1, 2, 3].map((e) => `${arr}[${at(base, `${c} * 4u + ${e}u`, stride)}]`).join(", ")})`;
   const lines: string[] = [
     `@compute @workgroup_size(${LANES})`,
-    `fn main(${BUILTINS}) {`,
+    `fn main(${BUILTINS}, ${NUM_WORKGROUPS}) {`,
     `  let t = ${groupIndex(dispatch)};`,
     `  if (t >= ${qBlocks * batches}u) {`,
     "    return;",
@@ -112,19 +114,19 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
     ...(d4 > 0 ? rows.map((i) => `  var q${i}: array<vec4<f32>, ${d4}>;`) : []),
     ...(d4 > 0
       ? [
-          `  for (var c = 0u; c < ${d4}u; c++) {`,
+          `  for (var c = 0u; c < ${loopBound(d4)}; c++) {`,
           ...rows.map((i) => `    q${i}[c] = ${vecOf("q", `qo${i}`, "c", spec.q.col)};`),
           "  }",
         ]
       : []),
     ...rows.map((i) => `  var s${i}: array<f32, ${lk}>;`),
     ...rows.map((i) => `  var m${i} = f32_bits(0xff800000u);`),
-    `  for (var j = 0u; j < ${lk}u; j++) {`,
+    `  for (var j = 0u; j < ${loopBound(lk)}; j++) {`,
     `    let ko = kz + j * ${spec.k.row}u;`,
     ...rows.map((i) => `    var a${i} = vec4<f32>(0.0f);`),
     ...(d4 > 0
       ? [
-          `    for (var c = 0u; c < ${d4}u; c++) {`,
+          `    for (var c = 0u; c < ${loopBound(d4)}; c++) {`,
           `      let kv = ${vecOf("k", "ko", "c", spec.k.col)};`,
           ...rows.map((i) => `      a${i} += q${i}[c] * kv;`),
           "    }",
@@ -149,7 +151,7 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
     ...rows.map((i) => `  var l${i} = 0.0f;`),
     ...(dv4 > 0 ? rows.map((i) => `  var o${i}: array<vec4<f32>, ${dv4}>;`) : []),
     ...rows.flatMap((i) => Array.from({ length: dv - dv4 * 4 }, (_, e) => `  var t${i}_${e} = 0.0f;`)),
-    `  for (var j = 0u; j < ${lk}u; j++) {`,
+    `  for (var j = 0u; j < ${loopBound(lk)}; j++) {`,
     `    let vo = vz + j * ${spec.v.row}u;`,
     ...rows.flatMap((i) => [
       `    let p${i} = exp(s${i}[j] - m${i});`,
@@ -158,7 +160,7 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
     ]),
     ...(dv4 > 0
       ? [
-          `    for (var c = 0u; c < ${dv4}u; c++) {`,
+          `    for (var c = 0u; c < ${loopBound(dv4)}; c++) {`,
           `      let vv = ${vecOf("v", "vo", "c", spec.v.col)};`,
           ...rows.map((i) => `      o${i}[c] += p${i} * vv;`),
           "    }",
@@ -175,7 +177,7 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
     lines.push(`    let inv = 1.0f / l${i};`);
     lines.push(`    let oo = oz + r${i} * ${spec.out.row}u;`);
     if (dv4 > 0) {
-      lines.push(`    for (var c = 0u; c < ${dv4}u; c++) {`);
+      lines.push(`    for (var c = 0u; c < ${loopBound(dv4)}; c++) {`);
       lines.push(`      let w = o${i}[c] * inv;`);
       for (let e = 0; e < 4; e++)
         lines.push(`      o[${at("oo", `c * 4u + ${e}u`, spec.out.col)}] = w.${"xyzw"[e]};`);
@@ -186,7 +188,7 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
     }
     if (spec.saveProbs) {
       lines.push(`    let po = (z * ${lq}u + r${i}) * ${lk}u;`);
-      lines.push(`    for (var j = 0u; j < ${lk}u; j++) {`);
+      lines.push(`    for (var j = 0u; j < ${loopBound(lk)}; j++) {`);
       lines.push(`      probs[po + j] = s${i}[j] * inv;`);
       lines.push("    }");
     }

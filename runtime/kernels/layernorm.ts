@@ -3,7 +3,7 @@
 // Optionally also writes the normalised input and the reciprocal std, which the composite's
 // gradient rule reuses.
 
-import { DEFAULT_TARGET, declareBindings, type Kernel, type KernelTarget } from "./kernel.ts";
+import { DEFAULT_TARGET, declareBindings, type Kernel, type KernelTarget, loopBound } from "./kernel.ts";
 import { type RowSpec, rowLaunch } from "./softmax.ts";
 
 export interface LayerNormSpec extends RowSpec {
@@ -37,17 +37,17 @@ export function layerNormKernel(spec: LayerNormSpec, target: KernelTarget = DEFA
   const body = [
     ...main,
     `  var s = ${T}(0.0f);`,
-    `  for (var j = 0u; j < ${w}u; j++) {`,
+    `  for (var j = 0u; j < ${loopBound(w)}; j++) {`,
     `    s += ${pro.read("base + j")};`,
     "  }",
     `  let mean = ${hsum("s")} / ${length}.0f;`,
     `  var q = ${T}(0.0f);`,
-    `  for (var j = 0u; j < ${w}u; j++) {`,
+    `  for (var j = 0u; j < ${loopBound(w)}; j++) {`,
     `    let d = ${pro.read("base + j")} - mean;`,
     "    q += d * d;",
     "  }",
     `  let rstd = inverseSqrt(${hsum("q")} / ${length}.0f + ${/[.e]/.test(eps) ? eps : `${eps}.0`}f);`,
-    `  for (var j = 0u; j < ${w}u; j++) {`,
+    `  for (var j = 0u; j < ${loopBound(w)}; j++) {`,
     `    let xh = (${pro.read("base + j")} - mean) * rstd;`,
     `    y[base + j] = ${out};`,
     ...(spec.saveXhat ? ["    xhat[base + j] = xh;"] : []),

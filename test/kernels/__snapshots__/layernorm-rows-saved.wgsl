@@ -6,7 +6,7 @@
 @group(0) @binding(5) var<storage, read_write> rstd_out: array<f32>;
 
 @compute @workgroup_size(16)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let row = wid.x * 16u + lid.x;
   if (row >= 10u) {
     return;

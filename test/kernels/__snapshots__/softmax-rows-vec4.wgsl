@@ -6,7 +6,7 @@ fn f32_bits(b: u32) -> f32 {
 }
 
 @compute @workgroup_size(16)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let row = wid.x * 16u + lid.x;
   if (row >= 50u) {
     return;

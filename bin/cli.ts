@@ -126,6 +126,10 @@ function buildProgram(): Command {
     .command("doctor")
     .description("show the WebGPU backend, adapter, driver, limits and features, and run a self-test kernel")
     .option("--json", "print the report as JSON")
+    .option(
+      "--tune",
+      "time the matmul kernel choices on this adapter now and cache them for vlmp run and embed",
+    )
     .action(async (options) => {
       const { runDoctor } = await import("./commands/doctor.ts");
       process.exitCode = await runDoctor(options);

@@ -3,10 +3,33 @@
 
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import { acquireDevice, type Device, NoAdapterError } from "../../runtime/device/device.ts";
+import {
+  autotune,
+  CLASS_PRODUCTS,
+  cachedTuning,
+  cacheFile,
+  type TuneResult,
+} from "../../runtime/executor/autotune.ts";
 import { createExecutor } from "../../runtime/executor/executor.ts";
 
 export interface DoctorOptions {
   json?: boolean;
+  /** Time the matmul choices now and cache them (vlmp run and embed then use them). */
+  tune?: boolean;
+}
+
+const CACHE_DIR = ".vlmp-cache";
+
+/** The matmul choice runs use, in words: tuned (and where cached) or the defaults. */
+function describeTuning(tuned: TuneResult | undefined): string {
+  if (!tuned)
+    return "register kernel, default tiles (not tuned: vlmp doctor --tune times them, a few minutes on a CPU)";
+  const tiles = tuned.matmulTiles
+    ? `; tiles ${Object.entries(tuned.matmulTiles)
+        .map(([cls, t]) => `${cls} ${t.rows}x${t.cols}`)
+        .join(", ")}`
+    : "";
+  return `${tuned.matmul}${tiles} (tuned; ${cacheFile(CACHE_DIR)})`;
 }
 
 interface SelfTest {
@@ -72,6 +95,10 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
       test = { ok: false, detail: `self-test failed: ${(e as Error).message.split("\n")[0]}`, ms: 0 };
     }
     const { info } = device;
+    const tuned =
+      options.tune && test.ok
+        ? await autotune(device, CACHE_DIR, CLASS_PRODUCTS, true)
+        : cachedTuning(device, CACHE_DIR);
     if (options.json) {
       const report = {
         ok: test.ok,
@@ -80,6 +107,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
         features: device.features,
         limits: device.limits,
         selfTest: test,
+        matmul: tuned ?? null,
       };
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     } else {
@@ -91,6 +119,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
         "limits",
         ...Object.entries(device.limits).map(([k, v]) => `  ${k.padEnd(36)} ${v}`),
         `self-test ${test.ok ? "ok" : "FAILED"}: ${test.detail} (${test.ms.toFixed(0)} ms)`,
+        `matmul    ${describeTuning(tuned)}`,
       ];
       process.stdout.write(`${lines.join("\n")}\n`);
     }

@@ -48,8 +48,9 @@ export async function openBackend(name: BackendName): Promise<Backend> {
   }
   const { acquireDevice } = await import("../device/device.ts");
   const { createExecutor } = await import("../executor/executor.ts");
+  const { tunedExecutorOptions } = await import("../executor/autotune.ts");
   const device = await acquireDevice();
-  const executor = await createExecutor(device);
+  const executor = await createExecutor(device, await tunedExecutorOptions(device));
   return {
     name,
     description: `webgpu (${device.info.description || device.info.device || "adapter"})`,

@@ -54,8 +54,10 @@ export async function webgpuBackend(): Promise<Backend> {
   const { acquireDevice } = await import("../device/device.ts");
   const { createExecutor } = await import("../executor/executor.ts");
   const { createTrainer } = await import("../executor/trainer.ts");
+  const { tunedExecutorOptions } = await import("../executor/autotune.ts");
   const device = await acquireDevice();
-  const executor = await createExecutor(device);
+  const tuned = await tunedExecutorOptions(device);
+  const executor = await createExecutor(device, tuned);
   const info = device.info;
   const warmed = new WeakSet<object>();
   return {
@@ -72,7 +74,7 @@ export async function webgpuBackend(): Promise<Backend> {
       prepared.expectedMs = 0;
     },
     createTrainer: (graph, loss, grads, options) =>
-      createTrainer(device, graph, loss, grads, { pipelines: executor.pipelines, ...options }),
+      createTrainer(device, graph, loss, grads, { pipelines: executor.pipelines, ...tuned, ...options }),
     close() {
       executor.release();
       device.destroy();

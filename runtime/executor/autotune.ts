@@ -18,7 +18,7 @@ import {
   REGISTER_TILES,
   type RegisterTile,
 } from "../kernels/matmul.ts";
-import { createExecutor } from "./executor.ts";
+import { createExecutor, type ExecutorOptions } from "./executor.ts";
 
 export interface TuneResult {
   readonly matmul: MatmulVariant;
@@ -28,7 +28,7 @@ export interface TuneResult {
   readonly timings?: Readonly<Record<string, number>>;
 }
 
-function cacheFile(dir: string): string {
+export function cacheFile(dir: string): string {
   return path.join(dir, "autotune.json");
 }
 
@@ -69,7 +69,7 @@ export type ClassProducts = Readonly<
 >;
 
 /** At ViT widths: a quarter of a second or so each on lavapipe. */
-const CLASS_PRODUCTS: ClassProducts = {
+export const CLASS_PRODUCTS: ClassProducts = {
   wide: [768, 768, 3072],
   deep: [384, 3072, 768],
 };
@@ -103,20 +103,44 @@ async function tuneTiles(
   return tiles;
 }
 
+/** The cached choices for `device` (undefined when it was never tuned, or tuned by an older vlmp). */
+export function cachedTuning(device: Device, cacheDir: string): TuneResult | undefined {
+  const known = readCache(cacheDir)[device.key];
+  const cpu = device.info.isCpu && device.backend !== "null";
+  return known && MATMUL_VARIANTS.includes(known.matmul) && (!cpu || known.matmulTiles) ? known : undefined;
+}
+
 /**
- * The tuned choices for `device`, from the cache or measured now (and then cached). `products`: the
- * product timed for each large shape class (tests pass small ones; the tiles still run through every
- * class's path).
+ * The matmul choices `vlmp run` and `vlmp embed` give their executors on `device`: the cached tuning when
+ * there is one; else on a GPU tuned now (a few 512³ products: seconds); else, on a CPU adapter, the default
+ * tiles — timing tiles there compiles large kernels for minutes, so it runs only when asked
+ * (`vlmp doctor --tune`, the benchmarks).
+ */
+export async function tunedExecutorOptions(
+  device: Device,
+  cacheDir = ".vlmp-cache",
+): Promise<Pick<ExecutorOptions, "matmul" | "matmulTiles">> {
+  const tuned =
+    cachedTuning(device, cacheDir) ??
+    (device.info.isCpu || device.backend === "null" ? undefined : await autotune(device, cacheDir));
+  if (!tuned) return { matmul: "register", matmulTiles: DEFAULT_MATMUL_TILES };
+  return { matmul: tuned.matmul, ...(tuned.matmulTiles ? { matmulTiles: tuned.matmulTiles } : {}) };
+}
+
+/**
+ * The tuned choices for `device`, from the cache or measured now (and then cached); `remeasure` times
+ * them again. `products`: the product timed for each large shape class (tests pass small ones; the tiles
+ * still run through every class's path).
  */
 export async function autotune(
   device: Device,
   cacheDir = ".vlmp-cache",
   products: ClassProducts = CLASS_PRODUCTS,
+  remeasure = false,
 ): Promise<TuneResult> {
-  const cache = readCache(cacheDir);
-  const known = cache[device.key];
+  const known = remeasure ? undefined : cachedTuning(device, cacheDir);
+  if (known) return known;
   const cpu = device.info.isCpu && device.backend !== "null";
-  if (known && MATMUL_VARIANTS.includes(known.matmul) && (!cpu || known.matmulTiles)) return known;
   let result: TuneResult;
   if (device.backend === "null") {
     result = { matmul: "register" };

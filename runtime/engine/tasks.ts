@@ -59,6 +59,11 @@ function tasksPlan(ir: PipelineIr): { tasks: IrBlock; evaluate: IrBlock; train?:
   return { tasks: block, evaluate: evaluates[0]!, ...(trains[0] ? { train: trains[0] } : {}) };
 }
 
+/** A summary's metric map with its nulls (non-finite values) as NaN; undefined when absent. */
+function numbers(m: Record<string, number | null> | undefined): Record<string, number> | undefined {
+  return m && Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v ?? Number.NaN]));
+}
+
 /** One DataSource over every task's test images, in task order (labels: sequence positions). */
 function sequenceTestSource(sequence: TaskSequence): DataSource {
   const items = sequence.test.flat().map((it, index) => ({ ...it, index }));
@@ -93,6 +98,7 @@ function resumePoint(dir: string, ir: PipelineIr, hash: string, T: number) {
   // metrics.jsonl as it was when the checkpoint was written: the completed tasks' records, then the steps
   // and epochs of the epochs done of the next task.
   const records = run.records().filter((r) => {
+    if (r.stage === "before") return true;
     const task = Number(r.stage?.replace(/^task/, ""));
     return (
       task <= from.tasks || (task === from.tasks + 1 && r.kind !== "eval" && (r.epoch ?? 0) <= from.epoch)
@@ -187,6 +193,22 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
     let output: { data: Float64Array; rows: number; cols: number } | undefined;
     let seconds = 0;
     let images = 0;
+    // A sequence that trains: `before` is the same sequence evaluated with the model as loaded (the
+    // adapters at initialisation, e.g. Continual-CLIP's zero-shot), computed once at the start; a resumed
+    // run keeps the one its summary holds.
+    let before = resumed ? numbers(out.summary().before) : undefined;
+    if (training && !from) {
+      const forward = await forwardSource(ctx, `before evaluate ${label}`, test, sequence.classes, batch, [
+        site,
+      ]);
+      const loaded = forward.outputs.get(site)!;
+      const rows = Array.from({ length: T }, (_, t) =>
+        stepMetrics(sequence, loaded, t, calls, { novelty, batch }),
+      );
+      before = sequenceMetrics(rows, calls).values;
+      out.log({ kind: "eval", stage: "before", split: label, values: before });
+      out.writeSummary({ before });
+    }
     for (let t = from?.tasks ?? 0; t < T; t++) {
       checkAborted(options.signal);
       const stage = `task${t + 1}`;
@@ -255,6 +277,7 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
       backend: backend.description,
       blocks,
       after: whole.values,
+      ...(before ? { before } : {}),
       tasks: T,
       ...(trained ? { train: trained } : {}),
     };

@@ -16,14 +16,14 @@ const workspace = tinyWorkspace("vlmp-tasks-train-", { name: "clap4clip", count:
 const { dir, world } = workspace;
 const root = JSON.stringify(world);
 
-const spec = (name: string, memory: string) =>
+const spec = (name: string, memory: string, lr: number) =>
   writePipeline(workspace, name, {
     uses: [
       "adapters.prompt",
       "losses.ce",
       "optim.{sgd, constant}",
       "data.{synthetic, synthetic_classes, pick, class_incremental, exemplars}",
-      "metrics.{accuracy, average_accuracy, backward_transfer}",
+      "metrics.{accuracy, average_accuracy, backward_transfer, ece}",
     ],
     seed: 5,
     body: `  data {
@@ -38,22 +38,22 @@ const spec = (name: string, memory: string) =>
     ${memory}
     train {
       objective = ce(logits, labels)
-      optimizer = sgd(lr: 0.05, momentum: 0.9)
+      optimizer = sgd(lr: ${lr}, momentum: 0.9)
       schedule = constant()
       epochs = 1
       batch = 4
     }
     evaluate test {
       batch = 20
-      metrics = [accuracy(), average_accuracy(), backward_transfer()]
+      metrics = [accuracy(), average_accuracy(), backward_transfer(), ece()]
     }
   }`,
   });
 
 type Row = { kind: string; stage: string; values: Record<string, number> };
 
-const run = async (name: string, memory = "") => {
-  const { ir, hash } = compileForRun(spec(name, memory));
+const run = async (name: string, memory = "", lr = 0.05) => {
+  const { ir, hash } = compileForRun(spec(name, memory, lr));
   const r = await runPipeline(ir, {
     specText: "",
     irHash: hash,
@@ -79,13 +79,29 @@ describe("vlmp run: training inside a task sequence", () => {
     // 2 classes (one more step).
     expect(stepsPerTask(a.records)).toEqual([2, 3]);
     expect(a.summary.extra.tasks.train).toMatchObject({ updates: "host", steps: 5 });
-    expect(a.records.filter((r) => r.kind === "eval").map((r) => r.stage)).toEqual(["task1", "task2"]);
+    expect(a.records.filter((r) => r.kind === "eval").map((r) => r.stage)).toEqual([
+      "before",
+      "task1",
+      "task2",
+    ]);
     expect(a.summary.extra.tasks.accuracy.map((row: number[]) => row.length)).toEqual([1, 2]);
     const losses = (rs: readonly Row[]) => rs.filter((r) => r.kind === "step").map((r) => r.values["loss"]);
     expect(losses(a.records).every(Number.isFinite)).toBe(true);
     expect(losses(b.records)).toEqual(losses(a.records));
     expect(b.summary.extra.tasks.accuracy).toEqual(a.summary.extra.tasks.accuracy);
     expect(b.summary.after).toEqual(a.summary.after);
+  });
+
+  it("summary.json before is the sequence evaluated with the model as loaded: what a run that never moves the prompt ends with", async () => {
+    const trained = await run("coop_lr", "", 0.05);
+    const frozen = await run("coop_lr", "", 0);
+    expect(Object.keys(trained.summary.before)).toEqual(
+      expect.arrayContaining(["average_accuracy", "backward_transfer"]),
+    );
+    expect(frozen.summary.before).toEqual(trained.summary.before);
+    expect(frozen.summary.after).toEqual(frozen.summary.before);
+    // Training moves the calibration even where one epoch on a random tiny CLIP leaves accuracies alone.
+    expect(trained.summary.after.ece).not.toEqual(trained.summary.before.ece);
   });
 
   it("firstK keeps floor(total / seen classes) of each seen class, the first in source order", () => {

@@ -48,8 +48,6 @@ function asRunError(error: unknown): unknown {
 export async function runPipeline(ir: PipelineIr, options: RunOptions): Promise<RunResult> {
   try {
     if (ir.root.blocks.some((b) => b.block === "tasks")) {
-      if (badImagePolicy(dataBlock(ir).settings) === "skip")
-        throw new RunError("bad_images = skip is not supported for task sequences yet (use fail)");
       const { runTasks } = await import("./tasks.ts");
       return await runTasks(ir, options);
     }

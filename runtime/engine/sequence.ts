@@ -55,7 +55,21 @@ function taskSizes(classes: number, tasks: number, first: number): number[] {
 }
 
 /** The sequence a `class_incremental(...)` call value (after `resolver.deref`) describes. */
-export function resolveSequence(resolver: DataResolver, value: JsonValue | undefined): TaskSequence {
+/** The train and test sources a `class_incremental(...)` call names, as declared. */
+export function sequenceSources(resolver: DataResolver, value: JsonValue | undefined): DataSource[] {
+  const args = callOf(resolver.deref(value), "class_incremental", "tasks.sequence");
+  return [resolver.source(args["train"]!), resolver.source(args["test"]!)];
+}
+
+/**
+ * The task sequence of a `class_incremental(...)` call; `usable` gives the images of a declared source that
+ * the run reads (bad_images = skip leaves the unreadable ones out).
+ */
+export function resolveSequence(
+  resolver: DataResolver,
+  value: JsonValue | undefined,
+  usable: (source: DataSource) => DataSource = (source) => source,
+): TaskSequence {
   const args = callOf(resolver.deref(value), "class_incremental", "tasks.sequence");
   const names = resolver.classes(args["classes"]!);
   const tasks = Number(args["tasks"]);
@@ -70,7 +84,7 @@ export function resolveSequence(resolver: DataResolver, value: JsonValue | undef
   const taskOf = (label: number) => tasksOf[label]!;
 
   const split = (ref: JsonValue | undefined, part: string, keep: (item: DataItem, t: number) => boolean) => {
-    const source = resolver.source(ref!);
+    const source = usable(resolver.source(ref!));
     const out: DataItem[][] = sizes.map(() => []);
     for (const item of source.items) {
       const p = position.get(source.classes[item.label] ?? "");

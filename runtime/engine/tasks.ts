@@ -12,6 +12,7 @@ import { type ObjectiveBlock, resolveSetting } from "../../compiler/lower/object
 import type { JsonValue } from "../../compiler/values.ts";
 import { DataResolver } from "../data/sources/resolve.ts";
 import type { DataSource } from "../data/sources/types.ts";
+import { BadImages, badImagePolicy } from "../image/bad-images.ts";
 import type { MetricWarning } from "../metrics/types.ts";
 import { silentReporter } from "../progress/reporter.ts";
 import type { Tensor } from "../reference/tensor.ts";
@@ -22,7 +23,7 @@ import { type BlockResult, checkAborted, forwardSource, outputSite } from "./eva
 import { loadBackbone } from "./model.ts";
 import type { RunOptions, RunResult } from "./run-context.ts";
 import { createRunDirectory, openContext, resolveTemplates } from "./run-context.ts";
-import { resolveMemory, resolveSequence, type TaskSequence } from "./sequence.ts";
+import { resolveMemory, resolveSequence, sequenceSources, type TaskSequence } from "./sequence.ts";
 import { checkTaskMetrics, type StepMetrics, sequenceMetrics, stepMetrics } from "./task-metrics.ts";
 import { type TaskTraining, taskTraining } from "./task-train.ts";
 import { modelParams } from "./train.ts";
@@ -114,7 +115,12 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
   if (!data) throw new RunError(`pipeline '${ir.pipeline}' has no data block`);
   const resolver = new DataResolver(data.settings);
   const templates = resolveTemplates(ir, data.settings["templates"]);
-  const sequence = resolveSequence(resolver, plan.tasks.settings["sequence"] ?? { $ref: "data.sequence" });
+  const sequenceValue = plan.tasks.settings["sequence"] ?? { $ref: "data.sequence" };
+  const badImages = new BadImages(badImagePolicy(data.settings), reporter);
+  const usable = new Map<DataSource, DataSource>();
+  for (const source of sequenceSources(resolver, sequenceValue))
+    usable.set(source, await badImages.usable(source));
+  const sequence = resolveSequence(resolver, sequenceValue, (source) => usable.get(source) ?? source);
   const novelty = plan.tasks.settings["novelty"] === true;
   const evaluate = plan.evaluate;
   const label = evaluate.label ?? "test";
@@ -161,6 +167,7 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
     if (resumed)
       out.writeFile("metrics.jsonl", resumed.records.map((r) => `${JSON.stringify(r)}\n`).join(""));
     run = out;
+    if (badImages.policy === "skip") out.writeFile("skipped-images.txt", badImages.listing());
     if (from) reporter.log(`resuming ${out.path} after task ${from.tasks} (epoch ${from.epoch} of the next)`);
     const test = sequenceTestSource(sequence);
     const steps: StepMetrics[] = [...(from?.metrics ?? [])];
@@ -260,6 +267,7 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
         checkpoint: lastCheckpoint,
         ...(from ? { resumed_from: { tasks: from.tasks, epoch: from.epoch } } : {}),
         backend: backend.description,
+        ...badImages.summaryFields(),
         tasks: {
           classes: sequence.sizes.map((n, t) =>
             sequence.classes.slice(sequence.starts[t], sequence.starts[t]! + n),
@@ -287,6 +295,7 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
         status: "interrupted",
         reason: (error as Error).message,
         backend: backend.description,
+        ...badImages.summaryFields(),
         ...(lastCheckpoint ? { checkpoint: lastCheckpoint, resume: `vlmp run --resume ${run.path}` } : {}),
       },
     });

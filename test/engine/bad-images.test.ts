@@ -92,7 +92,9 @@ async function run(file: string) {
     reporter: { ...silentReporter, log: (line) => logged.push(line) },
   });
   const summary = JSON.parse(readFileSync(join(result.dir, "summary.json"), "utf8"));
-  const metrics = ir.root.blocks.find((b) => b.block === "evaluate")!.settings["metrics"] as JsonValue[];
+  // A top-level evaluate block's metrics (a task sequence's sit inside `tasks`).
+  const metrics = (ir.root.blocks.find((b) => b.block === "evaluate")?.settings["metrics"] ??
+    []) as JsonValue[];
   return { result, summary, logged, metrics };
 }
 
@@ -158,34 +160,41 @@ describe("bad_images in evaluation", () => {
 });
 
 describe("bad_images in task sequences", () => {
-  it("skip is refused before anything runs", async () => {
-    const root = JSON.stringify(workspace.world);
-    const file = writePipeline(workspace, "tasks_skip", {
-      uses: ["data.{synthetic, synthetic_classes, class_incremental}", "metrics.accuracy"],
+  const sequencePipeline = (name: string, world: string, badImages: string) => {
+    const root = JSON.stringify(world);
+    return writePipeline(workspace, name, {
+      uses: [
+        "data.{synthetic, synthetic_classes, class_incremental}",
+        "metrics.{accuracy, average_accuracy}",
+      ],
       seed: 0,
       body: `  data {
     classes = synthetic_classes(world: ueo, root: ${root}, part: known)
     train = synthetic(world: ueo, root: ${root}, part: "train")
     test = synthetic(world: ueo, root: ${root}, part: "test")
     sequence = class_incremental(classes: classes, train: data.train, test: data.test, tasks: 2, order_seed: 0)
-    bad_images = skip
+    ${badImages}
   }
   tasks {
     evaluate test {
-      metrics = [accuracy()]
+      batch = 10
+      metrics = [accuracy(), average_accuracy()]
     }
   }`,
     });
-    const { ir, hash } = compileForRun(file);
-    const options = {
-      specText: "",
-      irHash: hash,
-      runsRoot: join(workspace.dir, "runs"),
-      backendInstance: backend,
-    };
-    await expect(runPipeline(ir, options)).rejects.toThrow(
-      "bad_images = skip is not supported for task sequences yet (use fail)",
+  };
+
+  it("skip leaves the unreadable test images out of every task, names and counts them", async () => {
+    const broken = breakWorld("broken-tasks", "test", [1, 4]);
+    const skip = await run(sequencePipeline("tasks_skip", broken.root, "bad_images = skip"));
+    const without = await run(
+      sequencePipeline("tasks_without", worldWithout("tasks-without", "test", [1, 4]), ""),
     );
+    expect(skip.summary.extra.skipped_images).toBe(2);
+    const listing = readFileSync(join(skip.result.dir, "skipped-images.txt"), "utf8").trim().split("\n");
+    expect(listing.map((line) => line.split("\t")[0])).toEqual([...broken.bad]);
+    expect(skip.summary.after).toEqual(without.summary.after);
+    expect(skip.summary.extra.tasks.accuracy).toEqual(without.summary.extra.tasks.accuracy);
   });
 });
 

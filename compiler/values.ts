@@ -27,6 +27,14 @@ export type Value =
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
+/** A JSON object of the IR: settings, a call value (`{$call, args}`), a reference (`{$ref}`). */
+export type JsonObject = { readonly [key: string]: JsonValue };
+
+/** Whether `v` is a JSON object (not null, not a list). */
+export function isJsonObject(v: JsonValue | undefined): v is JsonObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
 export function valueToJson(value: Value): JsonValue {
   switch (value.kind) {
     case "number":

@@ -8,16 +8,12 @@
 
 import { GraphBuilder } from "../graph/builder.ts";
 import type { IrDefinition, PipelineIr } from "../ir.ts";
-import type { JsonValue } from "../values.ts";
+import { isJsonObject, type JsonObject, type JsonValue } from "../values.ts";
 import { LoweringError } from "./errors.ts";
 import { exprText } from "./expr-text.ts";
 import { type Frame, Lowerer, Scope } from "./function.ts";
 import { dimText, evalDim, parseParamType } from "./param-types.ts";
 import { describe, type LValue, numberValue } from "./values.ts";
-
-type Obj = { readonly [key: string]: JsonValue };
-const isObj = (v: JsonValue | undefined): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** A parameter initialiser (an `extern init` call) with its arguments evaluated: `normal(std: 0.02)`. */
 export interface InitSpec {
@@ -41,7 +37,7 @@ export interface ModelParam {
 
 export interface HookUse {
   readonly adapter: AdapterInstance;
-  readonly hook: Obj;
+  readonly hook: JsonObject;
 }
 
 export interface Instance {
@@ -77,7 +73,7 @@ export interface AdapterInstance {
   readonly raw: Readonly<Record<string, JsonValue>>;
   readonly dims: ReadonlyMap<string, number>;
   readonly symbols: ReadonlySet<string>;
-  readonly paramItems: ReadonlyMap<string, Obj>;
+  readonly paramItems: ReadonlyMap<string, JsonObject>;
   /** The initialiser of parameter `name`, its arguments evaluated with the hook's dimensions (`fan_in: E`). */
   readonly initOf: (name: string, dims: ReadonlyMap<string, number>) => InitSpec | undefined;
   /** Created when a hook first reads them (their shapes are sized by the hook's dimensions). */
@@ -125,7 +121,7 @@ class Constants {
   }
 
   eval(ctx: { frame: Frame; scope: Scope }, e: JsonValue, lenientNames = false): LValue {
-    if (lenientNames && isObj(e) && e["expr"] === "name" && !ctx.scope.get(String(e["name"]))) {
+    if (lenientNames && isJsonObject(e) && e["expr"] === "name" && !ctx.scope.get(String(e["name"]))) {
       const name = String(e["name"]);
       if (!ctx.frame.dims.has(name)) return { kind: "symbol", name };
     }
@@ -194,7 +190,7 @@ function resolveDefinition(ir: PipelineIr, module: string, path: readonly string
 }
 
 function calleePath(e: JsonValue | undefined): string[] | undefined {
-  if (!isObj(e)) return undefined;
+  if (!isJsonObject(e)) return undefined;
   if (e["expr"] === "name") return [String(e["name"])];
   if (e["expr"] === "member") {
     const base = calleePath(e["object"]);
@@ -274,7 +270,7 @@ function build(
   const valueSites = inst.valueSites as Set<string>;
   const siteItems = inst.siteItems as Map<string, JsonValue | undefined>;
   for (const item of (def.items ?? []) as JsonValue[]) {
-    if (!isObj(item)) continue;
+    if (!isJsonObject(item)) continue;
     const name = String(item["name"]);
     switch (item["item"]) {
       case "param": {
@@ -304,7 +300,7 @@ function build(
       }
       case "sub": {
         const value = item["value"];
-        if (!isObj(value) || value["expr"] !== "call") {
+        if (!isJsonObject(value) || value["expr"] !== "call") {
           throw new LoweringError("unsupported", defName, exprText(value), "a sub must be a model call");
         }
         const target = resolveDefinition(ir, module, calleePath(value["callee"]) ?? []);
@@ -321,12 +317,13 @@ function build(
           const c = { frame: ctx.frame, scope };
           const positional = (value["args"] as JsonValue[]).map((a) => constants.eval(c, a));
           const named = new Map<string, LValue>();
-          for (const [k, v] of Object.entries(value["named"] as Obj)) named.set(k, constants.eval(c, v));
+          for (const [k, v] of Object.entries(value["named"] as JsonObject))
+            named.set(k, constants.eval(c, v));
           const subArgs = bindArgs(constants, target, ir.definitions[target]!, positional, named);
           return build(ir, constants, target, subArgs, subPath, joinKey(prefix, p), params, rep);
         };
         const repeat = item["repeat"];
-        if (isObj(repeat)) {
+        if (isJsonObject(repeat)) {
           const variable = String(repeat["variable"]);
           const range = constants.eval(ctx, repeat["range"]!);
           if (range.kind !== "list") {
@@ -370,7 +367,7 @@ function build(
 }
 
 function initSpec(constants: Constants, ctx: { frame: Frame; scope: Scope }, e: JsonValue): InitSpec {
-  if (!isObj(e) || e["expr"] !== "call") {
+  if (!isJsonObject(e) || e["expr"] !== "call") {
     throw new LoweringError(
       "unsupported",
       ctx.frame.name,
@@ -380,7 +377,7 @@ function initSpec(constants: Constants, ctx: { frame: Frame; scope: Scope }, e: 
   }
   const path = calleePath(e["callee"]) ?? [];
   const args: Record<string, number | string | boolean> = {};
-  for (const [k, v] of Object.entries(e["named"] as Obj)) {
+  for (const [k, v] of Object.entries(e["named"] as JsonObject)) {
     const c = constants.eval(ctx, v, true);
     if (c.kind === "number" || c.kind === "string" || c.kind === "bool") args[k] = c.value;
     else if (c.kind === "symbol") args[k] = c.name;
@@ -404,7 +401,7 @@ function parsePath(text: string): Segment[] {
 
 /** Segments of a site expression (`visual.blocks[1..depth].tokens`), indices evaluated by `index`. */
 function exprSegments(e: JsonValue, index: (e: JsonValue) => LValue): Segment[] | undefined {
-  if (!isObj(e)) return undefined;
+  if (!isJsonObject(e)) return undefined;
   if (e["expr"] === "name") return [{ name: String(e["name"]) }];
   if (e["expr"] === "member") {
     const base = exprSegments(e["object"]!, index);
@@ -413,7 +410,8 @@ function exprSegments(e: JsonValue, index: (e: JsonValue) => LValue): Segment[] 
   if (e["expr"] === "index") {
     const base = exprSegments(e["object"]!, index);
     const items = e["items"] as JsonValue[];
-    if (!base || items.length !== 1 || !isObj(items[0]) || items[0]["item"] !== "index") return undefined;
+    if (!base || items.length !== 1 || !isJsonObject(items[0]) || items[0]["item"] !== "index")
+      return undefined;
     const v = index(items[0]["value"]!);
     const ints = (v.kind === "list" ? v.items : [v]).map((x) => (x.kind === "number" ? x.value : Number.NaN));
     if (ints.some((n) => !Number.isInteger(n))) return undefined;
@@ -470,11 +468,11 @@ function resolveSegments(inst: Instance, segs: readonly Segment[], whole: string
 
 /** The targets a `site NAME = VALUE` re-export denotes, relative to its model. */
 function siteValueTargets(inst: Instance, value: JsonValue, whole: string): Target[] {
-  if (isObj(value) && value["expr"] === "list") {
+  if (isJsonObject(value) && value["expr"] === "list") {
     return (value["items"] as JsonValue[]).flatMap((item) => siteValueTargets(inst, item, whole));
   }
   const segs = exprSegments(value, (e) =>
-    isObj(e) && e["expr"] === "number" ? numberValue(Number(e["value"])) : { kind: "none" },
+    isJsonObject(e) && e["expr"] === "number" ? numberValue(Number(e["value"])) : { kind: "none" },
   );
   if (!segs)
     throw new LoweringError(
@@ -509,7 +507,7 @@ export function instantiate(
   adapters: readonly JsonValue[],
   settings?: SettingResolver,
 ): ModelTree {
-  if (!isObj(call) || typeof call["$call"] !== "string") {
+  if (!isJsonObject(call) || typeof call["$call"] !== "string") {
     throw new LoweringError(
       "type",
       "backbone",
@@ -522,7 +520,7 @@ export function instantiate(
   const def = ir.definitions[name];
   if (!def) throw new LoweringError("name", name, "", `no definition '${name}' in the IR`);
   const named = new Map(
-    Object.entries((call["args"] ?? {}) as Obj).map(([k, v]) => [k, jsonToValue(v)] as const),
+    Object.entries((call["args"] ?? {}) as JsonObject).map(([k, v]) => [k, jsonToValue(v)] as const),
   );
   const backboneParams: ModelParam[] = [];
   const root = build(ir, constants, name, bindArgs(constants, name, def, [], named), [], "", backboneParams);
@@ -535,7 +533,7 @@ export function instantiate(
   };
   const counts = new Map<string, number>();
   for (const a of adapters) {
-    if (!isObj(a) || typeof a["$call"] !== "string") continue;
+    if (!isJsonObject(a) || typeof a["$call"] !== "string") continue;
     const adapterName = a["$call"];
     const adef = ir.definitions[adapterName];
     if (adef?.kind !== "adapter") {
@@ -544,7 +542,7 @@ export function instantiate(
     const short = adapterName.slice(adapterName.lastIndexOf(".") + 1);
     const n = counts.get(short) ?? 0;
     counts.set(short, n + 1);
-    const raw = (a["args"] ?? {}) as Obj;
+    const raw = (a["args"] ?? {}) as JsonObject;
     const args = bindArgs(
       constants,
       adapterName,
@@ -553,9 +551,9 @@ export function instantiate(
       new Map(Object.entries(raw).map(([k, v]) => [k, jsonToValue(v, settings)] as const)),
     );
     const ctx = constants.frame(adapterName, adef, moduleOf(adapterName), args);
-    const paramItems = new Map<string, Obj>();
+    const paramItems = new Map<string, JsonObject>();
     for (const item of (adef.items ?? []) as JsonValue[]) {
-      if (isObj(item) && item["item"] === "param") {
+      if (isJsonObject(item) && item["item"] === "param") {
         paramItems.set(String(item["name"]), item);
       }
     }
@@ -580,7 +578,7 @@ export function instantiate(
     };
     (tree.adapters as AdapterInstance[]).push(adapter);
     for (const item of (adef.items ?? []) as JsonValue[]) {
-      if (!isObj(item)) continue;
+      if (!isJsonObject(item)) continue;
       if (item["item"] === "hook") {
         const target = item["target"]!;
         const where = exprText(target);
@@ -620,14 +618,14 @@ function unfreezeTargets(
   ctx: { frame: Frame; scope: Scope },
 ): ModelParam[] {
   const where = exprText(target);
-  if (isObj(target) && target["expr"] === "list") {
+  if (isJsonObject(target) && target["expr"] === "list") {
     return (target["items"] as JsonValue[]).flatMap((t) => unfreezeTargets(tree, adapter, t, constants, ctx));
   }
   // A `sites` argument: the pipeline passes site references.
-  if (isObj(target) && target["expr"] === "name" && String(target["name"]) in adapter.raw) {
+  if (isJsonObject(target) && target["expr"] === "name" && String(target["name"]) in adapter.raw) {
     const raw = adapter.raw[String(target["name"])];
     const refs = (Array.isArray(raw) ? raw : [raw]).map((r) =>
-      isObj(r) && "$ref" in r ? String(r["$ref"]) : undefined,
+      isJsonObject(r) && "$ref" in r ? String(r["$ref"]) : undefined,
     );
     if (refs.some((r) => r === undefined)) {
       throw new LoweringError("type", adapter.defName, where, "unfreeze needs site references");

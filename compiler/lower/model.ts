@@ -10,7 +10,7 @@ import { GraphBuilder } from "../graph/builder.ts";
 import type { Graph, Value } from "../graph/graph.ts";
 import type { DType } from "../graph/ops.ts";
 import type { IrDefinition, PipelineIr } from "../ir.ts";
-import type { JsonValue } from "../values.ts";
+import { isJsonObject, type JsonObject, type JsonValue } from "../values.ts";
 import { LowerFault, LoweringError } from "./errors.ts";
 import { exprText } from "./expr-text.ts";
 import { type Argument, argumentValue, type Frame, Lowerer, type Scope } from "./function.ts";
@@ -28,10 +28,6 @@ import {
 import { INTEGER_VALUES } from "./objective.ts";
 import { bindShape, dimSymbols, evalDim, parseParamType } from "./param-types.ts";
 import { describe, isTensorLike, type LValue, numberValue, tensorValue, toTensor } from "./values.ts";
-
-type Obj = { readonly [key: string]: JsonValue };
-const isObj = (v: JsonValue | undefined): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 type Owner =
   | { readonly kind: "model"; readonly inst: Instance }
@@ -101,8 +97,10 @@ class ModelLowerer extends Lowerer {
   }
 
   forward(inst: Instance, positional: readonly LValue[], named: ReadonlyMap<string, LValue>): LValue {
-    const hook = inst.def.items?.find((i) => isObj(i) && i["item"] === "hook" && i["target"] === "forward");
-    if (!isObj(hook)) {
+    const hook = inst.def.items?.find(
+      (i) => isJsonObject(i) && i["item"] === "hook" && i["target"] === "forward",
+    );
+    if (!isJsonObject(hook)) {
       throw new LoweringError("unsupported", inst.defName, "", `model '${inst.defName}' has no forward`);
     }
     const def: IrDefinition = {
@@ -286,10 +284,10 @@ class ModelLowerer extends Lowerer {
     return p;
   }
 
-  protected override callExpr(frame: Frame, scope: Scope, e: Obj): LValue {
+  protected override callExpr(frame: Frame, scope: Scope, e: JsonObject): LValue {
     const owner = frame.owner as Owner | undefined;
     const callee = e["callee"];
-    if (owner?.kind === "model" && isObj(callee)) {
+    if (owner?.kind === "model" && isJsonObject(callee)) {
       let target: Instance | undefined;
       if (callee["expr"] === "name" && !scope.get(String(callee["name"]))) {
         const sub = owner.inst.subs.get(String(callee["name"]));
@@ -301,12 +299,17 @@ class ModelLowerer extends Lowerer {
           );
       } else if (
         callee["expr"] === "index" &&
-        isObj(callee["object"]) &&
+        isJsonObject(callee["object"]) &&
         callee["object"]["expr"] === "name"
       ) {
         const sub = owner.inst.subs.get(String(callee["object"]["name"]));
         const items = callee["items"] as JsonValue[];
-        if (Array.isArray(sub) && items.length === 1 && isObj(items[0]) && items[0]["item"] === "index") {
+        if (
+          Array.isArray(sub) &&
+          items.length === 1 &&
+          isJsonObject(items[0]) &&
+          items[0]["item"] === "index"
+        ) {
           const i = this.expr(frame, scope, items[0]["value"]!);
           if (i.kind !== "number" || !Number.isInteger(i.value) || i.value < 0 || i.value >= sub.length) {
             throw new LowerFault(
@@ -320,7 +323,8 @@ class ModelLowerer extends Lowerer {
       if (target) {
         const positional = (e["args"] as JsonValue[]).map((a) => this.expr(frame, scope, a));
         const named = new Map<string, LValue>();
-        for (const [k, v] of Object.entries(e["named"] as Obj)) named.set(k, this.expr(frame, scope, v));
+        for (const [k, v] of Object.entries(e["named"] as JsonObject))
+          named.set(k, this.expr(frame, scope, v));
         try {
           return this.forward(target, positional, named);
         } catch (error) {
@@ -339,7 +343,8 @@ class ModelLowerer extends Lowerer {
         if (found.length === 1) {
           const positional = (e["args"] as JsonValue[]).map((a) => this.expr(frame, scope, a));
           const named = new Map<string, LValue>();
-          for (const [k, v] of Object.entries(e["named"] as Obj)) named.set(k, this.expr(frame, scope, v));
+          for (const [k, v] of Object.entries(e["named"] as JsonObject))
+            named.set(k, this.expr(frame, scope, v));
           try {
             return this.call(found[0]!, positional, named);
           } catch (error) {
@@ -426,8 +431,10 @@ export function forwardDims(ir: PipelineIr, call: JsonValue, settings?: SettingR
 }
 
 function forwardParams(inst: Instance): { name: string; type?: string }[] {
-  const hook = inst.def.items?.find((i) => isObj(i) && i["item"] === "hook" && i["target"] === "forward");
-  return isObj(hook) ? (hook["params"] as unknown as { name: string; type?: string }[]) : [];
+  const hook = inst.def.items?.find(
+    (i) => isJsonObject(i) && i["item"] === "hook" && i["target"] === "forward",
+  );
+  return isJsonObject(hook) ? (hook["params"] as unknown as { name: string; type?: string }[]) : [];
 }
 
 export interface ForwardGraph {

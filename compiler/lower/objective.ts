@@ -8,7 +8,7 @@ import { GraphError } from "../graph/errors.ts";
 import type { Graph, Value } from "../graph/graph.ts";
 import type { DType } from "../graph/ops.ts";
 import type { IrBlock, PipelineIr } from "../ir.ts";
-import type { JsonValue } from "../values.ts";
+import { isJsonObject, type JsonObject, type JsonValue } from "../values.ts";
 import { LowerFault, LoweringError } from "./errors.ts";
 import { Lowerer } from "./function.ts";
 import { binaryOp, unaryOp } from "./operators.ts";
@@ -121,10 +121,6 @@ export interface LoweredObjective {
   readonly text: string;
 }
 
-type Obj = { readonly [key: string]: JsonValue };
-const isObj = (v: JsonValue | undefined): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-
 /** A setting's value by dotted path, seen from inside `o` (nearest enclosing block first); undefined if none. */
 export function resolveSetting(o: ObjectiveBlock, path: string): JsonValue | undefined {
   const [head, ...rest] = path.split(".");
@@ -154,7 +150,7 @@ function callText(json: JsonValue | undefined): string {
   if ("$ref" in json) return String(json["$ref"]);
   if ("$symbol" in json) return String(json["$symbol"]);
   if ("$call" in json) {
-    const args = Object.entries(json["args"] as Obj).map(([k, v]) => `${k}: ${callText(v)}`);
+    const args = Object.entries(json["args"] as JsonObject).map(([k, v]) => `${k}: ${callText(v)}`);
     return `${String(json["$call"])}(${args.join(", ")})`;
   }
   if ("$op" in json) {
@@ -166,7 +162,7 @@ function callText(json: JsonValue | undefined): string {
   if ("$apply" in json) {
     const args = [
       ...(json["args"] as JsonValue[]).map(callText),
-      ...Object.entries(json["named"] as Obj).map(([k, v]) => `${k}: ${callText(v)}`),
+      ...Object.entries(json["named"] as JsonObject).map(([k, v]) => `${k}: ${callText(v)}`),
     ];
     return `${String(json["$apply"])}(${args.join(", ")})`;
   }
@@ -180,14 +176,14 @@ function callText(json: JsonValue | undefined): string {
 export function objectiveDims(ir: PipelineIr, o: ObjectiveBlock): string[] {
   const needed: string[] = [];
   const visit = (json: JsonValue | undefined): void => {
-    if (!isObj(json) || !("$call" in json)) {
-      if (isObj(json) && "$op" in json) (json["operands"] as JsonValue[]).forEach(visit);
+    if (!isJsonObject(json) || !("$call" in json)) {
+      if (isJsonObject(json) && "$op" in json) (json["operands"] as JsonValue[]).forEach(visit);
       return;
     }
     const def = ir.definitions[String(json["$call"])];
-    for (const [name, arg] of Object.entries(json["args"] as Obj)) {
+    for (const [name, arg] of Object.entries(json["args"] as JsonObject)) {
       const t = parseParamType(def?.params.find((p) => p.name === name)?.type);
-      if (isObj(arg) && "$ref" in arg && t.kind === "tensor" && isInputRef(o, String(arg["$ref"]))) {
+      if (isJsonObject(arg) && "$ref" in arg && t.kind === "tensor" && isInputRef(o, String(arg["$ref"]))) {
         for (const s of t.dims.flatMap(dimSymbols)) if (!needed.includes(s)) needed.push(s);
       } else visit(arg);
     }
@@ -200,7 +196,8 @@ export function objectiveDims(ir: PipelineIr, o: ObjectiveBlock): string[] {
 function isInputRef(o: ObjectiveBlock, path: string): boolean {
   const setting = resolveSetting(o, path);
   return (
-    setting === undefined || (isObj(setting) && "$call" in setting && setting["definition"] === "function")
+    setting === undefined ||
+    (isJsonObject(setting) && "$call" in setting && setting["definition"] === "function")
   );
 }
 
@@ -288,7 +285,7 @@ export function lowerObjective(
       }
       const def = ir.definitions[name];
       const named = new Map<string, LValue>();
-      for (const [k, v] of Object.entries(json["args"] as Obj)) {
+      for (const [k, v] of Object.entries(json["args"] as JsonObject)) {
         named.set(k, value(v, parseParamType(def?.params.find((p) => p.name === k)?.type)));
       }
       return lowerer.call(name, [], named);

@@ -8,13 +8,9 @@ import { compileFile } from "../../compiler/compile.ts";
 import type { PipelineIr } from "../../compiler/ir.ts";
 import { LoweringError } from "../../compiler/lower/errors.ts";
 import { instantiate } from "../../compiler/lower/instance.ts";
-import type { JsonValue } from "../../compiler/values.ts";
+import { isJsonObject, type JsonValue } from "../../compiler/values.ts";
 
-type Obj = { readonly [key: string]: JsonValue };
 type Value = number | string | boolean | undefined;
-
-const isObj = (v: JsonValue | undefined): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 export class LayoutError extends Error {
   override name = "LayoutError";
@@ -75,7 +71,7 @@ export function compileBackboneIr(call: string, weights = "."): PipelineIr {
 /** The layout of the backbone of a compiled pipeline (`backbone = clip.tiny(weights: …)`). */
 export function backboneLayout(ir: PipelineIr): CheckpointLayout {
   const backbone = ir.root.settings["backbone"];
-  if (!isObj(backbone) || typeof backbone["$call"] !== "string") {
+  if (!isJsonObject(backbone) || typeof backbone["$call"] !== "string") {
     throw new LayoutError("the pipeline has no model call as its backbone");
   }
   return layoutOfCall(ir, backbone);

@@ -5,7 +5,7 @@
 
 import type { ValueId } from "../../compiler/graph/graph.ts";
 import type { IrBlock, PipelineIr } from "../../compiler/ir.ts";
-import type { JsonValue } from "../../compiler/values.ts";
+import { isJsonObject, type JsonValue } from "../../compiler/values.ts";
 import type { DataSource } from "../data/sources/types.ts";
 import { preprocessBatch } from "../image/preprocess.ts";
 import type { ProgressReporter } from "../progress/reporter.ts";
@@ -15,10 +15,6 @@ import { RunError } from "./errors.ts";
 import { type ComputedMetrics, computeMetrics } from "./metrics.ts";
 import { type Backbone, paramFeeds, splitForward } from "./model.ts";
 import { classPrompts, contextPromptSpec, contextPrompts, type PromptTensors } from "./prompts.ts";
-
-type Obj = { readonly [key: string]: JsonValue };
-const isObj = (v: JsonValue | undefined): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Sites an evaluate block's `output` may name. */
 const OUTPUT_SITES = new Set(["logits", "cosines"]);
@@ -49,7 +45,7 @@ export interface BlockResult {
 /** The site an `output` setting names (`logits`, `cosines`). */
 export function outputSite(block: IrBlock): string {
   const out = block.settings["output"];
-  if (isObj(out) && "$ref" in out && OUTPUT_SITES.has(String(out["$ref"]))) return String(out["$ref"]);
+  if (isJsonObject(out) && "$ref" in out && OUTPUT_SITES.has(String(out["$ref"]))) return String(out["$ref"]);
   throw new RunError(
     `evaluate ${block.label ?? ""}: output = ${JSON.stringify(out)} is not supported yet (use logits or cosines)`,
   );

@@ -3,7 +3,7 @@
 // them (AUROC, AUPR, FPR95 with `positive: known`); accuracies, ECE and group metrics read the known-class
 // samples (METHODS §1.6: per-class accuracy on known classes).
 
-import type { JsonValue } from "../../compiler/values.ts";
+import { isJsonObject, type JsonObject, type JsonValue } from "../../compiler/values.ts";
 import {
   accuracy,
   adjustedAverage,
@@ -27,10 +27,6 @@ import {
 } from "../metrics/index.ts";
 import { RunError } from "./errors.ts";
 
-type Obj = { readonly [key: string]: JsonValue };
-const isObj = (v: JsonValue | undefined): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-
 export interface EvalOutputs {
   /** The block's output, N × C. */
   readonly output: Matrix;
@@ -47,15 +43,15 @@ export interface ComputedMetrics {
   readonly diagrams: readonly { name: string; diagram: ReliabilityDiagram }[];
 }
 
-function shortName(call: Obj): string {
+function shortName(call: JsonObject): string {
   const full = String(call["$call"]);
   return full.slice(full.lastIndexOf(".") + 1);
 }
 
 function argText(v: JsonValue): string {
-  if (isObj(v) && "$symbol" in v) return String(v["$symbol"]);
-  if (isObj(v) && "$call" in v)
-    return `${shortName(v)}(${Object.entries((v["args"] ?? {}) as Obj)
+  if (isJsonObject(v) && "$symbol" in v) return String(v["$symbol"]);
+  if (isJsonObject(v) && "$call" in v)
+    return `${shortName(v)}(${Object.entries((v["args"] ?? {}) as JsonObject)
       .map(([k, a]) => `${k}: ${argText(a)}`)
       .join(", ")})`;
   return JSON.stringify(v);
@@ -63,19 +59,19 @@ function argText(v: JsonValue): string {
 
 /** Names of the metrics of a list: the bare name, or name(args) where two share a name. */
 export function metricNames(calls: readonly JsonValue[]): string[] {
-  const bare = calls.map((c) => (isObj(c) ? shortName(c) : String(c)));
+  const bare = calls.map((c) => (isJsonObject(c) ? shortName(c) : String(c)));
   return calls.map((c, i) => {
-    if (bare.filter((b) => b === bare[i]).length === 1 || !isObj(c)) return bare[i]!;
-    const args = Object.entries((c["args"] ?? {}) as Obj).map(([k, a]) => `${k}: ${argText(a)}`);
+    if (bare.filter((b) => b === bare[i]).length === 1 || !isJsonObject(c)) return bare[i]!;
+    const args = Object.entries((c["args"] ?? {}) as JsonObject).map(([k, a]) => `${k}: ${argText(a)}`);
     return `${bare[i]}(${args.join(", ")})`;
   });
 }
 
-const sym = (args: Obj, k: string, fallback: string) => {
+const sym = (args: JsonObject, k: string, fallback: string) => {
   const v = args[k];
-  return isObj(v) && "$symbol" in v ? String(v["$symbol"]) : typeof v === "string" ? v : fallback;
+  return isJsonObject(v) && "$symbol" in v ? String(v["$symbol"]) : typeof v === "string" ? v : fallback;
 };
-const num = (args: Obj, k: string, fallback: number) =>
+const num = (args: JsonObject, k: string, fallback: number) =>
   typeof args[k] === "number" ? (args[k] as number) : fallback;
 
 /** The rows of `m` whose label is a known class (< C). */
@@ -112,9 +108,9 @@ export function computeMetrics(calls: readonly JsonValue[], o: EvalOutputs): Com
     return known.groups;
   };
   const one = (call: JsonValue, name: string): MetricResult => {
-    if (!isObj(call) || !("$call" in call))
+    if (!isJsonObject(call) || !("$call" in call))
       throw new RunError(`metric ${JSON.stringify(call)} is not a metric call`);
-    const args = (call["args"] ?? {}) as Obj;
+    const args = (call["args"] ?? {}) as JsonObject;
     const kind = shortName(call);
     switch (kind) {
       case "accuracy":

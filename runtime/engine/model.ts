@@ -7,15 +7,11 @@ import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
 import type { PipelineIr } from "../../compiler/ir.ts";
 import { LoweringError } from "../../compiler/lower/errors.ts";
 import { modelForwardGraph } from "../../compiler/lower/model.ts";
-import type { JsonValue } from "../../compiler/values.ts";
+import { isJsonObject, type JsonObject, type JsonValue } from "../../compiler/values.ts";
 import { CheckpointError, type ClipCheckpoint, loadClipCheckpoint } from "../checkpoint/index.ts";
 import type { Tensor } from "../reference/tensor.ts";
 import { RunError } from "./errors.ts";
 import { cutGraph, graphFeeds } from "./split.ts";
-
-type Obj = { readonly [key: string]: JsonValue };
-const isObj = (v: JsonValue | undefined): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 const CONFIGURATIONS = new Set(["tiny", "vit_b32", "vit_b16", "vit_l14"]);
 
@@ -30,8 +26,9 @@ export interface Backbone {
 
 export function loadBackbone(ir: PipelineIr): Backbone {
   const call = ir.root.settings["backbone"];
-  if (!isObj(call) || !("$call" in call)) throw new RunError(`pipeline '${ir.pipeline}' has no backbone`);
-  const args = (call["args"] ?? {}) as Obj;
+  if (!isJsonObject(call) || !("$call" in call))
+    throw new RunError(`pipeline '${ir.pipeline}' has no backbone`);
+  const args = (call["args"] ?? {}) as JsonObject;
   const weights = args["weights"];
   if (typeof weights !== "string")
     throw new RunError(`the backbone ${String(call["$call"])} names no weights`);

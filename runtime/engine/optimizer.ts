@@ -8,12 +8,8 @@
 //   adamw:    θ ← θ·(1 − lr·wd); m, v moments; θ ← θ − lr/(1 − β₁ᵗ) · m / (√v/√(1 − β₂ᵗ) + ε)
 //   adadelta: g ← g + wd·θ (METHODS §4.4); v = ρv + (1 − ρ)g²; δ = √(u + ε)/√(v + ε)·g; u = ρu + (1 − ρ)δ²
 
-import type { JsonValue } from "../../compiler/values.ts";
+import { isJsonObject, type JsonObject, type JsonValue } from "../../compiler/values.ts";
 import { RunError } from "./errors.ts";
-
-type Obj = { readonly [key: string]: JsonValue };
-const isObj = (v: JsonValue | undefined): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** A trainable parameter as the optimiser sees it. */
 export interface HostParam {
@@ -142,7 +138,7 @@ export class Optimizer {
   }
 }
 
-function num(args: Obj, name: string, fallback: number): number {
+function num(args: JsonObject, name: string, fallback: number): number {
   const v = args[name];
   return typeof v === "number" ? v : fallback;
 }
@@ -157,12 +153,12 @@ export function createOptimizer(
   params: readonly string[],
   groupKeys: (adapter: string) => readonly string[],
 ): Optimizer {
-  if (!isObj(call) || !("$call" in call)) throw new RunError("the train block has no optimizer");
+  if (!isJsonObject(call) || !("$call" in call)) throw new RunError("the train block has no optimizer");
   const name = String(call["$call"]).split(".").pop()!;
   if (name !== "sgd" && name !== "adamw" && name !== "adadelta") {
     throw new RunError(`optimizer '${String(call["$call"])}' is not supported (sgd, adamw, adadelta)`);
   }
-  const args = (call["args"] ?? {}) as Obj;
+  const args = (call["args"] ?? {}) as JsonObject;
   const betas = Array.isArray(args["betas"]) ? (args["betas"] as number[]) : [0.9, 0.999];
   const settings: OptimizerSettings = {
     kind: name,
@@ -182,10 +178,11 @@ export function createOptimizer(
   const claimed = new Set<string>();
   const groups: ParamGroup[] = [];
   for (const g of (args["groups"] ?? []) as JsonValue[]) {
-    if (!isObj(g)) continue;
-    const gargs = (g["args"] ?? {}) as Obj;
+    if (!isJsonObject(g)) continue;
+    const gargs = (g["args"] ?? {}) as JsonObject;
     const target = gargs["target"];
-    const adapter = isObj(target) && "$definition" in target ? String(target["$definition"]) : String(target);
+    const adapter =
+      isJsonObject(target) && "$definition" in target ? String(target["$definition"]) : String(target);
     const keys = groupKeys(adapter).filter((k) => params.includes(k) && !claimed.has(k));
     for (const k of keys) claimed.add(k);
     groups.push({

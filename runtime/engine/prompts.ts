@@ -3,7 +3,7 @@
 // (the learned-context index at each position; with no context vectors, `slots` is all `context`, i.e. 0
 // here, which no hook reads).
 
-import type { JsonValue } from "../../compiler/values.ts";
+import { isJsonObject, type JsonObject, type JsonValue } from "../../compiler/values.ts";
 import type { Tensor } from "../reference/tensor.ts";
 import type { ClipTokenizer } from "../tokenizer/tokenizer.ts";
 import { RunError } from "./errors.ts";
@@ -56,10 +56,6 @@ export function captionPrompts(
   };
 }
 
-type Obj = { readonly [key: string]: JsonValue };
-const isObj = (v: JsonValue | undefined): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-
 /** The `prompt` adapter's arguments (stdlib/adapters.vlmp), when the pipeline adapts one. */
 export interface ContextPromptSpec {
   readonly context: number;
@@ -69,10 +65,10 @@ export interface ContextPromptSpec {
 }
 
 export function contextPromptSpec(adapters: readonly JsonValue[]): ContextPromptSpec | undefined {
-  const call = adapters.find((a) => isObj(a) && String(a["$call"]).split(".").pop() === "prompt");
-  if (!isObj(call)) return undefined;
-  const args = (call["args"] ?? {}) as Obj;
-  const position = isObj(args["class_position"]) ? String(args["class_position"]["$symbol"]) : "end";
+  const call = adapters.find((a) => isJsonObject(a) && String(a["$call"]).split(".").pop() === "prompt");
+  if (!isJsonObject(call)) return undefined;
+  const args = (call["args"] ?? {}) as JsonObject;
+  const position = isJsonObject(args["class_position"]) ? String(args["class_position"]["$symbol"]) : "end";
   return {
     context: typeof args["context"] === "number" ? args["context"] : 4,
     init: typeof args["init"] === "string" ? args["init"] : "",

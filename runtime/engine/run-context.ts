@@ -5,7 +5,7 @@
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import type { PipelineIr } from "../../compiler/ir.ts";
 import { Lowerer } from "../../compiler/lower/function.ts";
-import type { JsonValue } from "../../compiler/values.ts";
+import { isJsonObject, type JsonValue } from "../../compiler/values.ts";
 import { oodScores } from "../metrics/scores.ts";
 import type { ProgressReporter } from "../progress/reporter.ts";
 import { writeScoreHistogram } from "../run/plots.ts";
@@ -13,10 +13,6 @@ import { RunDirectory } from "../run/run-dir.ts";
 import { type Backend, type BackendKind, openBackend } from "./backend.ts";
 import { RunError } from "./errors.ts";
 import type { BlockResult, EvaluateContext } from "./evaluate.ts";
-
-type Obj = { readonly [key: string]: JsonValue };
-const isObj = (v: JsonValue | undefined): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 export interface RunOptions {
   readonly backend?: BackendKind;
@@ -56,7 +52,7 @@ export interface RunResult {
 /** `data.templates`: a list of strings, or a call of a template function (`photo()`, `imagenet80()`). */
 export function resolveTemplates(ir: PipelineIr, value: JsonValue | undefined): string[] {
   if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value as string[];
-  if (isObj(value) && "$call" in value && value["definition"] === "function") {
+  if (isJsonObject(value) && "$call" in value && value["definition"] === "function") {
     const lowerer = new Lowerer(ir, new GraphBuilder());
     const result = lowerer.call(String(value["$call"]), [], new Map());
     if (result.kind === "list" && result.items.every((i) => i.kind === "string")) {

@@ -7,13 +7,9 @@
 // K = S − W (CLAP4CLIP, METHODS §2.5). `fixed(epochs, lr)`: the first epochs run at `lr` (not scaled), then
 // k counts on over K = the run's epochs including the warm-up (APEX, METHODS §4.4).
 
-import type { JsonValue } from "../../compiler/values.ts";
+import { isJsonObject, type JsonObject, type JsonValue } from "../../compiler/values.ts";
 import { RunError } from "./errors.ts";
 import type { LearningRate } from "./optimizer.ts";
-
-type Obj = { readonly [key: string]: JsonValue };
-const isObj = (v: JsonValue | undefined): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 export interface SchedulePosition {
   /** Global step, 0-based (the step about to be taken). */
@@ -29,13 +25,13 @@ export type Schedule = (at: SchedulePosition) => LearningRate;
 
 export function createSchedule(call: JsonValue | undefined): Schedule {
   if (call === undefined || call === null) return () => (peak) => peak;
-  if (!isObj(call) || !("$call" in call))
+  if (!isJsonObject(call) || !("$call" in call))
     throw new RunError(`schedule ${JSON.stringify(call)} is not a call`);
   const name = String(call["$call"]).split(".").pop()!;
-  const args = (call["args"] ?? {}) as Obj;
+  const args = (call["args"] ?? {}) as JsonObject;
   if (name === "constant") return () => (peak) => peak;
   if (name !== "cosine") throw new RunError(`schedule '${String(call["$call"])}' is not supported`);
-  const every = isObj(args["every"]) ? String(args["every"]["$symbol"]) : "step";
+  const every = isJsonObject(args["every"]) ? String(args["every"]["$symbol"]) : "step";
   const floor = typeof args["floor"] === "number" ? args["floor"] : 0;
   const warmup = args["warmup"];
   const cosine = (k: number, K: number) => (peak: number) =>
@@ -43,9 +39,9 @@ export function createSchedule(call: JsonValue | undefined): Schedule {
   if (warmup === null || warmup === undefined) {
     return (at) => (every === "epoch" ? cosine(at.epoch, at.epochs) : cosine(at.step, at.steps));
   }
-  if (!isObj(warmup) || !("$call" in warmup)) throw new RunError("schedule: bad warm-up");
+  if (!isJsonObject(warmup) || !("$call" in warmup)) throw new RunError("schedule: bad warm-up");
   const kind = String(warmup["$call"]).split(".").pop()!;
-  const wargs = (warmup["args"] ?? {}) as Obj;
+  const wargs = (warmup["args"] ?? {}) as JsonObject;
   if (kind === "linear") {
     const fraction = Number(wargs["fraction"] ?? 0);
     return (at) => {

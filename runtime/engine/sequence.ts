@@ -3,15 +3,11 @@
 // are the first n_t of that order; every train and test item relabelled with its class's position in it.
 // Task k's classes are the contiguous positions [start_k, start_k + size_k).
 
-import type { JsonValue } from "../../compiler/values.ts";
+import { isJsonObject, type JsonObject, type JsonValue } from "../../compiler/values.ts";
 import type { DataResolver } from "../data/sources/resolve.ts";
 import type { DataItem, DataSource } from "../data/sources/types.ts";
 import { RunError } from "./errors.ts";
 import { seededPermutation } from "./permutation.ts";
-
-type Obj = { readonly [key: string]: JsonValue };
-const isObj = (v: JsonValue | undefined): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The stream of the class order, apart from the epochs' sample orders. */
 const CLASS_ORDER_STREAM = 2 ** 41;
@@ -34,11 +30,11 @@ export function seenClasses(sequence: TaskSequence, t: number): number {
   return sequence.starts[t]! + sequence.sizes[t]!;
 }
 
-function callOf(value: JsonValue | undefined, name: string, what: string): Obj {
-  if (!isObj(value) || String(value["$call"]).split(".").pop() !== name) {
+function callOf(value: JsonValue | undefined, name: string, what: string): JsonObject {
+  if (!isJsonObject(value) || String(value["$call"]).split(".").pop() !== name) {
     throw new RunError(`${what} = ${JSON.stringify(value)}: vlmp run reads ${name}(...) here so far`);
   }
-  return (value["args"] ?? {}) as Obj;
+  return (value["args"] ?? {}) as JsonObject;
 }
 
 /** Task sizes: `first` classes, then the rest in equal tasks (or all equal when `first` is 0). */
@@ -123,10 +119,10 @@ export function resolveMemory(value: JsonValue | undefined, setting: (ref: strin
   const args = callOf(value, "exemplars", "tasks.memory");
   const arg = (k: string): JsonValue | undefined => {
     const v = args[k];
-    return isObj(v) && "$ref" in v ? setting(String(v["$ref"])) : v;
+    return isJsonObject(v) && "$ref" in v ? setting(String(v["$ref"])) : v;
   };
   const selector = arg("selector");
-  const name = isObj(selector) && "$symbol" in selector ? String(selector["$symbol"]) : "firstK";
+  const name = isJsonObject(selector) && "$symbol" in selector ? String(selector["$symbol"]) : "firstK";
   if (name !== "firstK") {
     throw new RunError(
       `tasks.memory: exemplars(selector: ${name}) is not supported by vlmp run yet (firstK keeps the first k images of each class)`,

@@ -7,7 +7,7 @@
 
 import type { ObjectiveBlock } from "../../compiler/lower/objective.ts";
 import { resolveSetting } from "../../compiler/lower/objective.ts";
-import type { JsonValue } from "../../compiler/values.ts";
+import { isJsonObject, type JsonValue } from "../../compiler/values.ts";
 import type { DataSource } from "../data/sources/types.ts";
 import type { RunDirectory } from "../run/run-dir.ts";
 import { RunError } from "./errors.ts";
@@ -28,10 +28,6 @@ import {
   trainEpoch,
   trainTiming,
 } from "./train.ts";
-
-type Obj = { readonly [key: string]: JsonValue };
-const isObj = (v: JsonValue | undefined): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** A task's training after some of its epochs: what a checkpoint within the task holds. */
 export interface TaskProgress {
@@ -77,14 +73,14 @@ export function taskTraining(
 ): TaskTraining {
   const setting = (key: string): JsonValue | undefined => {
     const v = o.block.settings[key];
-    return isObj(v) && "$ref" in v ? resolveSetting(o, String(v["$ref"])) : v;
+    return isJsonObject(v) && "$ref" in v ? resolveSetting(o, String(v["$ref"])) : v;
   };
   for (const key of ["paired", "reference", "bank", "queue"]) {
     if (setting(key) !== null && setting(key) !== undefined)
       throw new RunError(`tasks.train.${key} is not supported by vlmp run yet`);
   }
   const select = setting("select");
-  if (isObj(select) && String(select["$call"]).split(".").pop() !== "last")
+  if (isJsonObject(select) && String(select["$call"]).split(".").pop() !== "last")
     throw new RunError(`tasks.train.select = ${String(select["$call"])}(…) is not supported yet (last())`);
   if (readsCaptions(o))
     throw new RunError("tasks.train: an objective over caption sites has no class sequence");

@@ -25,7 +25,7 @@ import {
   resolveSetting,
 } from "../../compiler/lower/objective.ts";
 import { type LValue, numberValue, toTensor } from "../../compiler/lower/values.ts";
-import type { JsonValue } from "../../compiler/values.ts";
+import { isJsonObject, type JsonObject, type JsonValue } from "../../compiler/values.ts";
 import { DataResolver } from "../data/sources/resolve.ts";
 import type { DataItem, DataSource } from "../data/sources/types.ts";
 import { augmentRandom, DEFAULT_RATIO, randomResizedCropBox } from "../image/augment.ts";
@@ -65,10 +65,6 @@ import { createSchedule } from "./schedule.ts";
 import { cutGraph, spliceGraph } from "./split.ts";
 import { type StepGraph, StepRunner, type StepTiming } from "./step-runner.ts";
 
-type Obj = { readonly [key: string]: JsonValue };
-const isObj = (v: JsonValue | undefined): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-
 /** Sites of the backbone a train or constants block may read. */
 const SITES = new Set(["logits", "cosines", "image_features", "text_features", "pooled"]);
 /**
@@ -88,7 +84,7 @@ export function readsCaptions(o: ObjectiveBlock): boolean {
   let found = false;
   const visit = (json: JsonValue | undefined): void => {
     if (Array.isArray(json)) json.forEach(visit);
-    else if (isObj(json)) {
+    else if (isJsonObject(json)) {
       if ("$ref" in json && String(json["$ref"]) in CAPTION_SITES) found = true;
       for (const v of Object.values(json)) visit(v);
     }
@@ -196,7 +192,7 @@ export function adapterKeys(
   params: ModelParams,
 ) {
   return (definition: string): string[] => {
-    const calls = adapters.filter((a) => isObj(a) && a["$call"] === definition);
+    const calls = adapters.filter((a) => isJsonObject(a) && a["$call"] === definition);
     if (calls.length === 0) return [];
     const tree = instantiate(ir, backbone.call, calls);
     const unfrozen = tree.backboneParams.filter((p) => p.trainable).map((p) => p.key);
@@ -349,7 +345,7 @@ export async function computeConstants(
   const refs = new Set<string>();
   const walk = (j: JsonValue | undefined): void => {
     if (Array.isArray(j)) j.forEach(walk);
-    else if (isObj(j)) {
+    else if (isJsonObject(j)) {
       if ("$ref" in j && !String(j["$ref"]).includes(".")) refs.add(String(j["$ref"]));
       for (const v of Object.values(j)) walk(v);
     }
@@ -408,7 +404,7 @@ export async function computeConstants(
       }
       if ("$call" in json && json["definition"] === "function") {
         const named = new Map<string, LValue>();
-        for (const [k, v] of Object.entries(json["args"] as Obj)) named.set(k, value(v));
+        for (const [k, v] of Object.entries(json["args"] as JsonObject)) named.set(k, value(v));
         return lowerer.call(String(json["$call"]), [], named);
       }
       throw new RunError(
@@ -449,9 +445,9 @@ export function parseAugment(list: JsonValue | undefined): Augmentation {
   let crop: Augmentation["crop"];
   let flip: number | undefined;
   for (const a of (Array.isArray(list) ? list : []) as JsonValue[]) {
-    if (!isObj(a)) continue;
+    if (!isJsonObject(a)) continue;
     const name = String(a["$call"]).split(".").pop();
-    const args = (a["args"] ?? {}) as Obj;
+    const args = (a["args"] ?? {}) as JsonObject;
     if (name === "flip") flip = typeof args["p"] === "number" ? args["p"] : 0.5;
     else if (name === "random_resized_crop") {
       const scale = (Array.isArray(args["scale"]) ? args["scale"] : [0.08, 1]) as number[];
@@ -667,7 +663,7 @@ function sourceOf(
   ref: JsonValue | undefined,
   what: string,
 ): DataSource {
-  const path = isObj(ref) && "$ref" in ref ? String(ref["$ref"]) : "data.train";
+  const path = isJsonObject(ref) && "$ref" in ref ? String(ref["$ref"]) : "data.train";
   const name = path.startsWith("data.") ? path.slice(5) : path;
   const setting = data.settings[name];
   if (setting === undefined || setting === null)
@@ -701,7 +697,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
       throw new RunError(`train.${key} is not supported by vlmp run yet`);
   }
   const select = s["select"];
-  if (isObj(select) && String(select["$call"]).split(".").pop() !== "last") {
+  if (isJsonObject(select) && String(select["$call"]).split(".").pop() !== "last") {
     throw new RunError(`train.select = ${String(select["$call"])}(…) is not supported yet (last())`);
   }
   const data = ir.root.blocks.find((b) => b.block === "data");
@@ -726,7 +722,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
       );
     }
     const using = constantsBlock.settings["using"];
-    if (using !== null && using !== undefined && !(isObj(using) && using["$symbol"] === "zeroShot")) {
+    if (using !== null && using !== undefined && !(isJsonObject(using) && using["$symbol"] === "zeroShot")) {
       throw new RunError("constants.using = a stage is not supported yet");
     }
   }

@@ -2,7 +2,7 @@
 // references to the data block's settings (`{$ref: "all"}`, `{$ref: "data.classes"}`) and ranges
 // (`{$range: [0, 50]}`, end exclusive). Each source is built once per call value.
 
-import type { JsonValue } from "../../../compiler/values.ts";
+import { isJsonObject, type JsonObject, type JsonValue } from "../../../compiler/values.ts";
 import { coopClasses, coopSplitSource, readCoopSplit } from "./coop-split.ts";
 import { csvSource } from "./csv.ts";
 import { featuresSource } from "./features.ts";
@@ -12,10 +12,6 @@ import { listFileSource } from "./list-file.ts";
 import { pickClasses } from "./pick.ts";
 import { syntheticClasses, syntheticSource } from "./synthetic.ts";
 import { DataError, type DataSource, type Range } from "./types.ts";
-
-type Obj = { readonly [key: string]: JsonValue };
-const isObj = (v: JsonValue | undefined): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** A call of an extern this runtime does not implement yet (`subset`, …). */
 export class UnsupportedDataError extends Error {
@@ -32,7 +28,7 @@ export class DataResolver {
   /** A reference (`all`, `data.classes`) to the data block's setting, followed until it is a value. */
   deref(value: JsonValue | undefined): JsonValue | undefined {
     let v = value;
-    for (let hops = 0; isObj(v) && "$ref" in v; hops++) {
+    for (let hops = 0; isJsonObject(v) && "$ref" in v; hops++) {
       const path = String(v["$ref"]);
       const name = path.startsWith("data.") ? path.slice(5) : path;
       if (hops > 16 || !(name in this.data))
@@ -149,32 +145,32 @@ export class DataResolver {
   }
 }
 
-function call(v: JsonValue | undefined, what: string): { name: string; args: Obj } {
-  if (!isObj(v) || !("$call" in v))
+function call(v: JsonValue | undefined, what: string): { name: string; args: JsonObject } {
+  if (!isJsonObject(v) || !("$call" in v))
     throw new UnsupportedDataError(`expected ${what}, got ${JSON.stringify(v)}`);
   const full = String(v["$call"]);
-  return { name: full.slice(full.lastIndexOf(".") + 1), args: (v["args"] ?? {}) as Obj };
+  return { name: full.slice(full.lastIndexOf(".") + 1), args: (v["args"] ?? {}) as JsonObject };
 }
 
-function str(args: Obj, k: string): string {
+function str(args: JsonObject, k: string): string {
   const v = args[k];
   if (typeof v !== "string") throw new DataError(k, `expected a string, got ${JSON.stringify(v)}`);
   return v;
 }
 
-function optStr(args: Obj, k: string): string | undefined {
+function optStr(args: JsonObject, k: string): string | undefined {
   const v = args[k];
   return typeof v === "string" ? v : undefined;
 }
 
-function num(args: Obj, k: string, fallback: number): number {
+function num(args: JsonObject, k: string, fallback: number): number {
   const v = args[k];
   return typeof v === "number" ? v : fallback;
 }
 
-function sym(args: Obj, k: string, fallback?: string): string {
+function sym(args: JsonObject, k: string, fallback?: string): string {
   const v = args[k];
-  if (isObj(v) && "$symbol" in v) return String(v["$symbol"]);
+  if (isJsonObject(v) && "$symbol" in v) return String(v["$symbol"]);
   if (typeof v === "string") return v;
   if (fallback !== undefined) return fallback;
   throw new DataError(k, `expected a symbol, got ${JSON.stringify(v)}`);
@@ -185,7 +181,7 @@ function ranges(v: JsonValue | undefined): Range[] | undefined {
   if (!Array.isArray(v))
     throw new UnsupportedDataError(`expected a list of ranges, got ${JSON.stringify(v)}`);
   return v.map((r) => {
-    if (isObj(r) && "$range" in r) {
+    if (isJsonObject(r) && "$range" in r) {
       const [a, b] = r["$range"] as [number, number];
       return [a, b] as const;
     }

@@ -106,3 +106,25 @@ export function writeKnownUnknownHistogram(run: RunDirectory, result: BlockResul
   });
   writeScoreHistogram(run, result.label, "msp", pos, neg);
 }
+
+/**
+ * summary.json of a run that stopped on `error` (Ctrl-C, a crash): its reason and, when one was written, the
+ * checkpoint and the command that resumes from it.
+ */
+export function writeInterruptedSummary(
+  run: RunDirectory,
+  error: unknown,
+  fields: { backend: string; checkpoint: string | undefined; extra?: Record<string, unknown> },
+): void {
+  run.writeSummary({
+    extra: {
+      status: "interrupted",
+      reason: (error as Error).message,
+      backend: fields.backend,
+      ...fields.extra,
+      ...(fields.checkpoint
+        ? { checkpoint: fields.checkpoint, resume: `vlmp run --resume ${run.path}` }
+        : {}),
+    },
+  });
+}

@@ -22,7 +22,7 @@ import { RunError } from "./errors.ts";
 import { type BlockResult, checkAborted, forwardSource, outputSite } from "./evaluate.ts";
 import { loadBackbone } from "./model.ts";
 import type { RunOptions, RunResult } from "./run-context.ts";
-import { createRunDirectory, openContext, resolveTemplates } from "./run-context.ts";
+import { createRunDirectory, openContext, resolveTemplates, writeInterruptedSummary } from "./run-context.ts";
 import { resolveMemory, resolveSequence, sequenceSources, type TaskSequence } from "./sequence.ts";
 import { checkTaskMetrics, type StepMetrics, sequenceMetrics, stepMetrics } from "./task-metrics.ts";
 import { type TaskTraining, taskTraining } from "./task-train.ts";
@@ -290,15 +290,12 @@ export async function runTasks(ir: PipelineIr, options: RunOptions): Promise<Run
       ...(trained ? { train: trained } : {}),
     };
   } catch (error) {
-    run?.writeSummary({
-      extra: {
-        status: "interrupted",
-        reason: (error as Error).message,
+    if (run)
+      writeInterruptedSummary(run, error, {
         backend: backend.description,
-        ...badImages.summaryFields(),
-        ...(lastCheckpoint ? { checkpoint: lastCheckpoint, resume: `vlmp run --resume ${run.path}` } : {}),
-      },
-    });
+        checkpoint: lastCheckpoint,
+        extra: badImages.summaryFields(),
+      });
     throw error;
   } finally {
     training?.release();

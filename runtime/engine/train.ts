@@ -59,6 +59,7 @@ import {
   createRunDirectory,
   openContext,
   resolveTemplates,
+  writeInterruptedSummary,
   writeKnownUnknownHistogram,
 } from "./run-context.ts";
 import { createSchedule } from "./schedule.ts";
@@ -980,14 +981,10 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
       },
     });
   } catch (error) {
-    run.writeSummary({
-      extra: {
-        status: "interrupted",
-        reason: (error as Error).message,
-        backend: backend.description,
-        ...badImages.summaryFields(),
-        ...(lastCheckpoint ? { checkpoint: lastCheckpoint, resume: `vlmp run --resume ${run.path}` } : {}),
-      },
+    writeInterruptedSummary(run, error, {
+      backend: backend.description,
+      checkpoint: lastCheckpoint,
+      extra: badImages.summaryFields(),
     });
     throw error;
   } finally {

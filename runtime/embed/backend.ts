@@ -3,15 +3,9 @@
 // (their precision in the file), which the executor uploads as they are and the interpreter widens once.
 
 import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
-import type { Tensor } from "../reference/tensor.ts";
+import type { Feed, Tensor } from "../reference/tensor.ts";
 
 export type BackendName = "reference" | "webgpu";
-
-/** A feed: pixels and token ids as f64, checkpoint weights as f32. */
-export interface Feed {
-  readonly shape: readonly number[];
-  readonly data: Float32Array | Float64Array;
-}
 
 export interface Backend {
   readonly name: BackendName;
@@ -54,9 +48,8 @@ export async function openBackend(name: BackendName): Promise<Backend> {
   return {
     name,
     description: `webgpu (${device.info.description || device.info.device || "adapter"})`,
-    // The executor reads a feed's values only to write them to the device as f32 (or i32): an f32 array
-    // goes up as it is, without an f64 copy on the host.
-    run: (graph, feeds, outputs) => executor.evaluate(graph, feeds as ReadonlyMap<ValueId, Tensor>, outputs),
+    // An f32 feed goes up as it is, without an f64 copy on the host; the weights (immutable) only once.
+    run: (graph, feeds, outputs) => executor.evaluate(graph, feeds, outputs),
     close() {
       executor.release();
       device.destroy();

@@ -6,8 +6,8 @@
 import type { ValueId } from "../../compiler/graph/graph.ts";
 import { ImagePool, loadImageBatches } from "../image/pool.ts";
 import { type ProgressReporter, silentReporter } from "../progress/index.ts";
-import type { Tensor } from "../reference/tensor.ts";
-import type { Backend, Feed } from "./backend.ts";
+import type { Feed, Tensor } from "../reference/tensor.ts";
+import type { Backend } from "./backend.ts";
 import { paramFeeds, towerGraph } from "./encoder.ts";
 import type { EmbedModel } from "./model.ts";
 

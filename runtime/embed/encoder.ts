@@ -7,8 +7,7 @@ import type { PipelineIr } from "../../compiler/ir.ts";
 import { modelForwardGraph } from "../../compiler/lower/model.ts";
 import type { JsonValue } from "../../compiler/values.ts";
 import type { Safetensors } from "../checkpoint/index.ts";
-import { numel } from "../reference/tensor.ts";
-import type { Feed } from "./backend.ts";
+import { type Feed, markImmutable, numel } from "../reference/tensor.ts";
 
 export type Tower = "image" | "text";
 
@@ -63,6 +62,7 @@ export function towerGraph(ir: PipelineIr, call: JsonValue, tower: Tower, batch:
  * A param's tensor from the checkpoint, shaped as the graph declares it: the element counts must agree
  * (CLIP's `logit_scale` is 0-d in the file and [1] in the language). Held as f32, the file's precision (a
  * ViT-B/32 image tower is 350 MB so, 700 MB as f64); the reference backend widens it where it runs.
+ * Immutable: the device keeps it across batches.
  */
 export function checkpointTensor(weights: Safetensors, key: string, shape: readonly number[]): Feed {
   const info = weights.info(key);
@@ -72,7 +72,7 @@ export function checkpointTensor(weights: Safetensors, key: string, shape: reado
       `${weights.file}: tensor ${JSON.stringify(key)} is [${info.shape.join(", ")}]; the backbone reads [${shape.join(", ")}]`,
     );
   }
-  return { shape: [...shape], data: weights.read(key) };
+  return markImmutable({ shape: [...shape], data: weights.read(key) });
 }
 
 /** Feeds for every param the graph reads. */

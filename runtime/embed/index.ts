@@ -1,7 +1,7 @@
 // Feature extraction with a CLIP checkpoint (`vlmp embed`).
 
 export { type ArchChoice, chooseArch, matchArch, NAMED_ARCHS, type NamedArch } from "./arch.ts";
-export { type Backend, type BackendName, type Feed, openBackend } from "./backend.ts";
+export { type Backend, type BackendName, openBackend } from "./backend.ts";
 export {
   type DataEntryFeatures,
   embedDataEntry,

@@ -9,7 +9,7 @@ import { LoweringError } from "../../compiler/lower/errors.ts";
 import { modelForwardGraph } from "../../compiler/lower/model.ts";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../compiler/values.ts";
 import { CheckpointError, type ClipCheckpoint, loadClipCheckpoint } from "../checkpoint/index.ts";
-import type { Tensor } from "../reference/tensor.ts";
+import { markImmutable, type Tensor } from "../reference/tensor.ts";
 import { RunError } from "./errors.ts";
 import { cutGraph, graphFeeds } from "./split.ts";
 
@@ -182,7 +182,8 @@ export function paramFeeds(
       if (!checkpoint.weights.tensors.has(key)) {
         throw new RunError(`the parameter '${key}' is not in the checkpoint and has no initial value yet`);
       }
-      t = { shape: node.shape, data: Float64Array.from(checkpoint.weights.read(key)) };
+      // Nothing writes a checkpoint weight once read (trained params are in the cache before this).
+      t = markImmutable({ shape: node.shape, data: Float64Array.from(checkpoint.weights.read(key)) });
       cache.set(key, t);
     }
     feeds.set(node.id, t);

@@ -3,6 +3,13 @@
 // then per run uploads the feeds, records every dispatch into one command buffer, and reads back only
 // the requested outputs. The interface mirrors the reference interpreter's, so tests run both on the
 // same graph.
+//
+// Weights stay resident across runs: a param's bytes are kept for the plan's whole life (no other value
+// is placed over them and no kernel writes them), and each prepared plan remembers, per param, the feed
+// object it last uploaded there (a WeakRef, so the plan keeps no weights alive). A feed marked immutable
+// (markImmutable: checkpoint weights) that is the same object as last run's is not converted or written
+// again; a new object (trained parameters handed over as new tensors) or an unmarked one (written in place
+// by its owner) is uploaded every time.
 
 /// <reference types="@webgpu/types" />
 import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
@@ -10,7 +17,7 @@ import type { DType } from "../../compiler/graph/ops.ts";
 import { type Device, DeviceError, sleep } from "../device/device.ts";
 import { type CompiledKernel, PipelineCache } from "../device/pipelines.ts";
 import type { MatmulTiles, MatmulVariant } from "../kernels/matmul.ts";
-import type { Tensor } from "../reference/tensor.ts";
+import { type Feed, isImmutable, type Tensor } from "../reference/tensor.ts";
 import { type Arena, createArena } from "./arena.ts";
 import { type KernelPlan, type LowerOptions, lowerGraph } from "./lower.ts";
 import { lifetimes, type MemoryPlan, planMemory } from "./memory-plan.ts";
@@ -36,15 +43,30 @@ export interface Prepared {
   expectedMs: number;
   /** Runs so far (the first, which includes the driver's shader compiles, does not count in the average). */
   runs: number;
+  /** Params whose bytes outlive every run (no kernel writes them): their uploads may be kept. */
+  readonly keepable: ReadonlySet<ValueId>;
+  /** Per keepable param, the immutable feed whose values its bytes hold now. */
+  readonly resident: Map<ValueId, WeakRef<Feed>>;
+}
+
+/** Feed uploads since the executor was made: what runs wrote, and what they found resident. */
+export interface UploadCounts {
+  /** Feeds written to the device. */
+  written: number;
+  /** Bytes written for them. */
+  bytes: number;
+  /** Feeds not written: the same immutable object was already resident. */
+  kept: number;
 }
 
 export interface Executor {
   readonly device: Device;
   readonly pipelines: PipelineCache;
+  readonly uploads: Readonly<UploadCounts>;
   /** Evaluates `outputs` (default: the graph's outputs) given a tensor for every input and param. */
   evaluate(
     graph: Graph,
-    feeds: ReadonlyMap<ValueId, Tensor>,
+    feeds: ReadonlyMap<ValueId, Feed>,
     outputs?: readonly ValueId[],
   ): Promise<Map<ValueId, Tensor>>;
   /** Lowers, plans and compiles once; later evaluations of the same graph and outputs reuse it. */
@@ -62,12 +84,16 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
   const buffers: GPUBuffer[] = [];
   const arenas: Arena[] = [];
   let queue: Promise<unknown> = Promise.resolve();
+  const uploads: UploadCounts = { written: 0, bytes: 0, kept: 0 };
   const lowerOptions: LowerOptions = {
     matmul: opts.matmul ?? "register",
     ...(opts.matmulTiles ? { matmulTiles: opts.matmulTiles } : {}),
     fuse: opts.fuse ?? true,
     maxBindings: device.limits.maxStorageBuffersPerShaderStage,
-    target: { maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension },
+    target: {
+      maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+      subgroups: device.features.includes("subgroups") && (device.adapter.info.subgroupMinSize ?? 0) >= 8,
+    },
   };
 
   async function build(graph: Graph, outputs: readonly ValueId[]): Promise<Prepared> {
@@ -80,7 +106,13 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
         );
       }
     }
-    const memory = planMemory(lifetimes(plan), alignment, opts.arenaPageBytes ?? device.limits.maxBufferSize);
+    const keepable = keepableParams(graph, plan);
+    const last = plan.steps.length;
+    const memory = planMemory(
+      lifetimes(plan).map((l) => (keepable.has(l.id) ? { ...l, end: last } : l)),
+      alignment,
+      opts.arenaPageBytes ?? device.limits.maxBufferSize,
+    );
     gpu.pushErrorScope("out-of-memory");
     const arena = createArena(gpu, memory, "vlmp arena");
     const readOffsets = new Map<ValueId, number>();
@@ -127,6 +159,8 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
       bindGroups,
       expectedMs: 0,
       runs: 0,
+      keepable,
+      resident: new Map(),
     };
   }
 
@@ -157,7 +191,7 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
 
   async function run(
     graph: Graph,
-    feeds: ReadonlyMap<ValueId, Tensor>,
+    feeds: ReadonlyMap<ValueId, Feed>,
     outputs?: readonly ValueId[],
   ): Promise<Map<ValueId, Tensor>> {
     device.check();
@@ -175,8 +209,17 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
         );
       }
       const v = plan.values.get(id)!;
+      const keep = prepared.keepable.has(id) && isImmutable(t);
+      if (keep && prepared.resident.get(id)?.deref() === t) {
+        uploads.kept++;
+        continue;
+      }
       const at = arena.place(id, v.bytes);
       gpu.queue.writeBuffer(at.buffer, at.offset, toDevice(t.data, node.dtype, v.bytes));
+      uploads.written++;
+      uploads.bytes += v.bytes;
+      if (keep) prepared.resident.set(id, new WeakRef(t));
+      else prepared.resident.delete(id);
     }
     const encoder = gpu.createCommandEncoder();
     encode(encoder, prepared);
@@ -218,6 +261,7 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
   return {
     device,
     pipelines,
+    uploads,
     prepare,
     evaluate(graph, feeds, outputs) {
       // One run at a time: runs share arenas and readback buffers.
@@ -250,14 +294,31 @@ function nextEstimate(previous: number, slept: number, waited: number, total: nu
   return 0.7 * previous + 0.3 * total;
 }
 
+/** The plan's params that no kernel writes (a binding other than read-only). */
+function keepableParams(graph: Graph, plan: KernelPlan): Set<ValueId> {
+  const params = new Set(graph.nodes.filter((n) => n.op === "param").map((n) => n.id));
+  for (const s of plan.steps)
+    s.args.forEach((id, k) => {
+      if (s.kernel.bindings[k]!.access !== "read") params.delete(id);
+    });
+  return new Set(plan.feeds.filter((id) => params.has(id)));
+}
+
 function storageFloat(dtype: DType): boolean {
   return dtype === "f32" || dtype === "f16";
 }
 
-/** Host values in the device's 32-bit layout, padded to `bytes`. */
-function toDevice(data: ArrayLike<number>, dtype: DType, bytes: number): ArrayBuffer {
+/** Host values in the device's 32-bit layout, padded to `bytes` (f32 values that fill it go as they are). */
+function toDevice(
+  data: Float32Array | Float64Array | readonly number[],
+  dtype: DType,
+  bytes: number,
+): GPUAllowSharedBufferSource {
+  // Shared or not, writeBuffer copies the view's bytes (the types only spell out ArrayBuffer).
+  if (storageFloat(dtype) && data instanceof Float32Array && data.byteLength === bytes)
+    return data as Float32Array<ArrayBuffer>;
   const buf = new ArrayBuffer(bytes);
-  if (storageFloat(dtype)) new Float32Array(buf).set(data as ArrayLike<number>);
+  if (storageFloat(dtype)) new Float32Array(buf).set(data);
   else {
     const out = new Int32Array(buf);
     for (let i = 0; i < data.length; i++) out[i] = data[i]!;

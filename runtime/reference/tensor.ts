@@ -7,6 +7,31 @@ export interface Tensor {
   readonly data: Float64Array;
 }
 
+/**
+ * A tensor as a backend takes it: the reference's float64, or float32 where values are held at the
+ * device's precision (checkpoint weights). The reference interpreter widens a float32 feed where it runs.
+ */
+export interface Feed {
+  readonly shape: readonly number[];
+  readonly data: Float32Array | Float64Array;
+}
+
+const immutableFeeds = new WeakSet<Feed>();
+
+/**
+ * Declares that `feed`'s values never change from now on (checkpoint weights) and returns it. A device
+ * may then keep the copy it uploaded and skip the upload when the same object is fed again. Feeds without
+ * this mark are uploaded on every run: their owners may write them in place (trained parameters).
+ */
+export function markImmutable<T extends Feed>(feed: T): T {
+  immutableFeeds.add(feed);
+  return feed;
+}
+
+export function isImmutable(feed: Feed): boolean {
+  return immutableFeeds.has(feed);
+}
+
 export function numel(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;

@@ -1,12 +1,18 @@
 // Fused scaled dot-product attention for the sequence lengths CLIP uses (keys <= MAX_KEYS):
-// o = softmax(q k^T * scale, masked) v in one kernel. A workgroup of 8 invocations takes one
-// (batch, head) and a block of 8 * ROWS queries; each invocation owns ROWS query rows (interleaved
-// by 8), so every key and value row it loads serves ROWS queries. Scores live in private arrays
-// (two passes: scores and their maximum, then exponentials, their sum and the weighted values).
-// q, k, v and the output are read and written through element strides, so the head split and
-// merge permutes of multi-head attention fold into the kernel's indexing. A fully masked row gives
-// NaN, as PyTorch (and the composite's definition). Optionally writes the probabilities, which the
-// composite's gradient rule reuses.
+// o = softmax(q k^T * scale, masked) v in one kernel, one pass over the keys (online softmax).
+// A workgroup of 8 invocations takes one (batch, head) and a block of 8 * rows queries; each
+// invocation owns `rows` queries (interleaved by 8) and walks the keys in tiles of 8. Lavapipe fills
+// every per-lane value lane by lane with a bounds-checked scalar load, so in a tile lane l reads key
+// j0 + l and its value row once and hands them to the other lanes (subgroupBroadcast; workgroup
+// memory between barriers where the device has no subgroups): every loaded scalar serves 8 * rows
+// queries. The tile's scores, the running maximum and sum and the output rows stay in registers
+// (the output unrolled over its columns; only the query rows sit in a private array). Causal
+// attention stops at the block's last query. q, k, v and the output are read and written through
+// element strides, so the head split and merge permutes of multi-head attention fold into the
+// kernel's indexing; vec4 bindings where the strides allow. A fully masked row gives NaN, as
+// PyTorch (and the composite's definition). Optionally writes the probabilities, which the
+// composite's gradient rule reuses: raw scores during the pass, normalised once the row's maximum
+// and sum are known.
 
 import {
   BUILTINS,
@@ -20,13 +26,13 @@ import {
   type KernelBinding,
   type KernelTarget,
   literal,
-  loopBound,
   NUM_WORKGROUPS,
+  opaqueCount,
   storageType,
 } from "./kernel.ts";
 
-export const MAX_KEYS = 512;
 const LANES = 8;
+export const MAX_KEYS = 512;
 
 /** How a [...batch, rows, cols] operand is laid out: element strides per batch axis, row and column. */
 export interface OperandLayout {
@@ -52,11 +58,11 @@ export interface AttentionSpec {
   readonly mask?: OperandLayout;
   /** Also write the probabilities, contiguous [...batch, lq, lk]. */
   readonly saveProbs: boolean;
-  /** Query rows per invocation (default 4). */
+  /** Queries per invocation (default: 2, or 1 where 2 would waste more rows). */
   readonly rows?: number;
 }
 
-function batchOffset(batch: readonly number[], strides: readonly number[]): string {
+function batchOffset(batch: readonly number[], strides: readonly number[], unit: number): string {
   const terms: string[] = [];
   let inner = 1;
   for (let i = batch.length - 1; i >= 0; i--) {
@@ -64,23 +70,66 @@ function batchOffset(batch: readonly number[], strides: readonly number[]): stri
     if (d > 1 && strides[i]! !== 0) {
       let c = inner === 1 ? "z" : `(z / ${inner}u)`;
       if (i > 0) c = `(${c} % ${d}u)`;
-      terms.push(`${c} * ${strides[i]!}u`);
+      terms.push(`${c} * ${strides[i]! / unit}u`);
     }
     inner *= d;
   }
   return terms.length === 0 ? "0u" : terms.join(" + ");
 }
 
-const at = (base: string, idx: string, stride: number) =>
-  stride === 1 ? `${base} + ${idx}` : `${base} + (${idx}) * ${stride}u`;
+/** An operand read (or the result written) through its strides: vec4 elements where the layout allows. */
+class Operand {
+  /** Elements per binding element: 4 when rows of `width` are contiguous and vec4-aligned. */
+  readonly unit: number;
+  constructor(
+    readonly name: string,
+    readonly layout: OperandLayout,
+    readonly width: number,
+  ) {
+    const aligned = [layout.row, ...layout.batch].every((s) => s % 4 === 0);
+    this.unit = width % 4 === 0 && layout.col === 1 && aligned ? 4 : 1;
+  }
+  get type(): string {
+    return this.unit === 4 ? "vec4<f32>" : "f32";
+  }
+  get rowStride(): number {
+    return this.layout.row / this.unit;
+  }
+  /** Elements c4*4 .. c4*4+3 of the row at `base` as a vec4, zeros past the row's width. */
+  vec(base: string, c4: string): string {
+    if (this.unit === 4) return `${this.name}[${base} + ${c4}]`;
+    const el = (e: number) => {
+      const i = `${c4} * 4u + ${e}u`;
+      const at = `${this.name}[${base} + min(${i}, ${this.width - 1}u) * ${this.layout.col}u]`;
+      return this.width % 4 === 0 ? at : `select(0.0f, ${at}, ${i} < ${this.width}u)`;
+    };
+    return `vec4<f32>(${[0, 1, 2, 3].map(el).join(", ")})`;
+  }
+  /** Element `e` (an index expression) of the row at `base`, on a scalar binding. */
+  at(base: string, e: string): string {
+    return `${this.name}[${base} + ${e} * ${this.layout.col}u]`;
+  }
+}
+
+/** 2 queries per invocation halve the loads per query; 1 where 2 would compute 10% more rows. */
+function queriesPerLane(lq: number): number {
+  const rowsRun = (r: number) => Math.ceil(lq / (LANES * r)) * LANES * r;
+  return rowsRun(2) <= rowsRun(1) * 1.1 ? 2 : 1;
+}
 
 export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFAULT_TARGET): Kernel {
   const { lq, lk, d, dv } = spec;
-  const R = spec.rows ?? 4;
+  const subgroups = target.subgroups === true;
+  const R = spec.rows ?? queriesPerLane(lq);
   const block = LANES * R;
+  const G = Math.ceil(lk / LANES);
   const qBlocks = Math.ceil(lq / block);
   const batches = Math.max(1, count(spec.batch));
   const dispatch = grid(qBlocks * batches, target);
+  const q = new Operand("q", spec.q, d);
+  const k = new Operand("k", spec.k, d);
+  const v = new Operand("v", spec.v, dv);
+  const o = new Operand("o", spec.out, dv);
   const bindings: KernelBinding[] = [
     { name: "q", access: "read" },
     { name: "k", access: "read" },
@@ -89,13 +138,57 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
     { name: "o", access: "read_write" },
     ...(spec.saveProbs ? [{ name: "probs", access: "read_write" as const }] : []),
   ];
-  const types = bindings.map((b) => (b.name === "mask" ? storageType("bool") : "f32"));
-  const rows = Array.from({ length: R }, (_, i) => i);
-  const d4 = Math.floor(d / 4);
-  const dv4 = Math.floor(dv / 4);
-  const vecOf = (arr: string, base: string, c: string, stride: number) =>
-    `vec4<f32>(${[0, 1, 2, 3].map((e) => `${arr}[${at(base, `${c} * 4u + ${e}u`, stride)}]`).join(", ")})`;
+  const typeOf: Record<string, string> = {
+    q: q.type,
+    k: k.type,
+    v: v.type,
+    mask: storageType("bool"),
+    o: o.type,
+    probs: "f32",
+  };
+  const rows = Array.from({ length: R }, (_, r) => r);
+  const keys = Array.from({ length: LANES }, (_, t) => t);
+  const NEG_INF = "f32_bits(0xff800000u)";
+  const D4 = Math.ceil(d / 4);
+  // Output columns: vec4s when dv allows, else scalars; every row's held in registers.
+  const vecCols = dv % 4 === 0;
+  const U = vecCols ? dv / 4 : dv;
+  const units = Array.from({ length: U }, (_, u) => u);
+  const colType = vecCols ? "vec4<f32>" : "f32";
+  const vLoad = (u: number) => (vecCols ? v.vec("vo", `${u}u`) : v.at("vo", `${u}u`));
+  const oStore = (base: string, u: number, x: string): string[] => {
+    if (!vecCols) return [`${o.at(base, `${u}u`)} = ${x};`];
+    if (o.unit === 4) return [`o[${base} + ${u}u] = ${x};`];
+    return [0, 1, 2, 3].map((e) => `o[${base} + ${(u * 4 + e) * spec.out.col}u] = ${x}.${"xyzw"[e]};`);
+  };
+  const tiles = spec.causal ? "gEnd" : opaqueCount(G);
+  const m = spec.mask;
+  const masked = (r: number, t: number): string[] => [
+    ...(lk % LANES !== 0 ? [`j0 + ${t}u >= ${lk}u`] : []),
+    ...(spec.causal ? [`j0 + ${t}u > r${r}`] : []),
+    ...(m ? [`mask[mz + r${r} * ${m.row}u + min(j0 + ${t}u, ${lk - 1}u) * ${m.col}u] == 0i`] : []),
+  ];
+
+  // Lane t's value of `x`, in every lane: `${name}${t}` for t < 8. Without subgroups, through
+  // workgroup memory between barriers.
+  const share = (name: string, x: string, via: "wk" | "wv"): string[] =>
+    subgroups
+      ? [`let ${name}l = ${x};`, ...keys.map((t) => `let ${name}${t} = subgroupBroadcast(${name}l, ${t}u);`)]
+      : [
+          `${via}[lid.x] = ${x};`,
+          "workgroupBarrier();",
+          ...keys.map((t) => `let ${name}${t} = ${via}[${t}u];`),
+          "workgroupBarrier();",
+        ];
+
   const lines: string[] = [
+    ...(subgroups
+      ? []
+      : [
+          `var<workgroup> wk: array<vec4<f32>, ${LANES}>;`,
+          `var<workgroup> wv: array<${colType}, ${LANES}>;`,
+          "",
+        ]),
     `@compute @workgroup_size(${LANES})`,
     `fn main(${BUILTINS}, ${NUM_WORKGROUPS}) {`,
     `  let t = ${groupIndex(dispatch)};`,
@@ -103,94 +196,92 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
     "    return;",
     "  }",
     `  let z = t / ${qBlocks}u;`,
-    `  let rb = (t % ${qBlocks}u) * ${block}u + lid.x;`,
-    `  let qz = ${batchOffset(spec.batch, spec.q.batch)};`,
-    `  let kz = ${batchOffset(spec.batch, spec.k.batch)};`,
-    `  let vz = ${batchOffset(spec.batch, spec.v.batch)};`,
-    `  let oz = ${batchOffset(spec.batch, spec.out.batch)};`,
-    ...(spec.mask ? [`  let mz = ${batchOffset(spec.batch, spec.mask.batch)};`] : []),
-    ...rows.map((i) => `  let r${i} = min(rb + ${i * LANES}u, ${lq - 1}u);`),
-    ...rows.map((i) => `  let qo${i} = qz + r${i} * ${spec.q.row}u;`),
-    ...(d4 > 0 ? rows.map((i) => `  var q${i}: array<vec4<f32>, ${d4}>;`) : []),
-    ...(d4 > 0
-      ? [
-          `  for (var c = 0u; c < ${loopBound(d4)}; c++) {`,
-          ...rows.map((i) => `    q${i}[c] = ${vecOf("q", `qo${i}`, "c", spec.q.col)};`),
-          "  }",
-        ]
+    `  let q0 = (t % ${qBlocks}u) * ${block}u;`,
+    `  let qz = ${batchOffset(spec.batch, spec.q.batch, q.unit)};`,
+    `  let kz = ${batchOffset(spec.batch, spec.k.batch, k.unit)};`,
+    `  let vz = ${batchOffset(spec.batch, spec.v.batch, v.unit)};`,
+    `  let oz = ${batchOffset(spec.batch, spec.out.batch, o.unit)};`,
+    ...(m ? [`  let mz = ${batchOffset(spec.batch, m.batch, 1)};`] : []),
+    ...(spec.causal
+      ? [`  let gEnd = min(${opaqueCount(G)}, (min(q0 + ${block}u, ${lq}u) + ${LANES - 1}u) / ${LANES}u);`]
       : []),
-    ...rows.map((i) => `  var s${i}: array<f32, ${lk}>;`),
-    ...rows.map((i) => `  var m${i} = f32_bits(0xff800000u);`),
-    `  for (var j = 0u; j < ${loopBound(lk)}; j++) {`,
-    `    let ko = kz + j * ${spec.k.row}u;`,
-    ...rows.map((i) => `    var a${i} = vec4<f32>(0.0f);`),
-    ...(d4 > 0
-      ? [
-          `    for (var c = 0u; c < ${loopBound(d4)}; c++) {`,
-          `      let kv = ${vecOf("k", "ko", "c", spec.k.col)};`,
-          ...rows.map((i) => `      a${i} += q${i}[c] * kv;`),
-          "    }",
-        ]
-      : []),
-    ...rows.map((i) => {
-      let x = `((a${i}.x + a${i}.y) + (a${i}.z + a${i}.w))`;
-      for (let e = d4 * 4; e < d; e++) {
-        x = `(${x} + q[${at(`qo${i}`, `${e}u`, spec.q.col)}] * k[${at("ko", `${e}u`, spec.k.col)}])`;
-      }
-      return `    var x${i} = ${x} * ${literal(spec.scale, "f32")};`;
-    }),
-    ...(spec.causal ? rows.map((i) => `    x${i} = select(x${i}, f32_bits(0xff800000u), j > r${i});`) : []),
-    ...(spec.mask
-      ? rows.map(
-          (i) =>
-            `    x${i} = select(f32_bits(0xff800000u), x${i}, mask[mz + r${i} * ${spec.mask!.row}u + j * ${spec.mask!.col}u] != 0i);`,
-        )
-      : []),
-    ...rows.flatMap((i) => [`    s${i}[j] = x${i};`, `    m${i} = max(m${i}, x${i});`]),
-    "  }",
-    ...rows.map((i) => `  var l${i} = 0.0f;`),
-    ...(dv4 > 0 ? rows.map((i) => `  var o${i}: array<vec4<f32>, ${dv4}>;`) : []),
-    ...rows.flatMap((i) => Array.from({ length: dv - dv4 * 4 }, (_, e) => `  var t${i}_${e} = 0.0f;`)),
-    `  for (var j = 0u; j < ${loopBound(lk)}; j++) {`,
-    `    let vo = vz + j * ${spec.v.row}u;`,
-    ...rows.flatMap((i) => [
-      `    let p${i} = exp(s${i}[j] - m${i});`,
-      `    l${i} += p${i};`,
-      `    s${i}[j] = p${i};`,
+    ...rows.flatMap((r) => [
+      `  let r${r} = min(q0 + lid.x + ${r * LANES}u, ${lq - 1}u);`,
+      `  let qo${r} = qz + r${r} * ${q.rowStride}u;`,
+      `  var qa${r}: array<vec4<f32>, ${D4}>;`,
     ]),
-    ...(dv4 > 0
-      ? [
-          `    for (var c = 0u; c < ${loopBound(dv4)}; c++) {`,
-          `      let vv = ${vecOf("v", "vo", "c", spec.v.col)};`,
-          ...rows.map((i) => `      o${i}[c] += p${i} * vv;`),
-          "    }",
-        ]
-      : []),
-    ...Array.from({ length: dv - dv4 * 4 }, (_, e) => [
-      `    let ve${e} = v[${at("vo", `${dv4 * 4 + e}u`, spec.v.col)}];`,
-      ...rows.map((i) => `    t${i}_${e} += p${i} * ve${e};`),
-    ]).flat(),
+    `  for (var c = 0u; c < ${opaqueCount(D4)}; c++) {`,
+    ...rows.map((r) => `    qa${r}[c] = ${q.vec(`qo${r}`, "c")};`),
+    "  }",
+    ...rows.flatMap((r) => [
+      `  var m${r} = ${NEG_INF};`,
+      `  var l${r} = 0.0f;`,
+      ...units.map((u) => `  var o${r}_${u} = ${colType}(0.0f);`),
+    ]),
+    ...(spec.saveProbs ? rows.map((r) => `  let po${r} = (z * ${lq}u + r${r}) * ${lk}u;`) : []),
+    `  for (var g = 0u; g < ${tiles}; g++) {`,
+    `    let j0 = g * ${LANES}u;`,
+    // This lane's key of the tile, read once for all lanes.
+    `    let j = min(j0 + lid.x, ${lk - 1}u);`,
+    `    let ko = kz + j * ${k.rowStride}u;`,
+    `    let vo = vz + j * ${v.rowStride}u;`,
+    ...rows.flatMap((r) => keys.map((t) => `    var a${r}_${t} = 0.0f;`)),
+    `    for (var c = 0u; c < ${opaqueCount(D4)}; c++) {`,
+    ...rows.map((r) => `      let x${r} = qa${r}[c];`),
+    ...share("y", k.vec("ko", "c"), "wk").map((x) => `      ${x}`),
+    ...keys.flatMap((t) => rows.map((r) => `      a${r}_${t} += dot(x${r}, y${t});`)),
+    "    }",
+    ...rows.flatMap((r) =>
+      keys.map((t) => {
+        const s = `a${r}_${t} * ${literal(spec.scale, "f32")}`;
+        const off = masked(r, t);
+        return `    let s${r}_${t} = ${off.length > 0 ? `select(${s}, ${NEG_INF}, ${off.join(" || ")})` : s};`;
+      }),
+    ),
+    ...rows.flatMap((r) => [
+      `    let n${r} = max(m${r}, ${keys.map((t) => `s${r}_${t}`).reduce((a, b) => `max(${a}, ${b})`)});`,
+      // While every key so far is masked, subtract 0: exp(-inf - 0) = 0, never exp(-inf + inf).
+      `    let b${r} = select(n${r}, 0.0f, n${r} == ${NEG_INF});`,
+      `    let e${r} = exp(m${r} - b${r});`,
+      ...keys.map((t) => `    let p${r}_${t} = exp(s${r}_${t} - b${r});`),
+      `    l${r} = l${r} * e${r} + ${keys.map((t) => `p${r}_${t}`).join(" + ")};`,
+      `    m${r} = n${r};`,
+      ...(spec.saveProbs
+        ? [
+            `    if (q0 + lid.x + ${r * LANES}u < ${lq}u) {`,
+            ...keys.flatMap((t) =>
+              lk % LANES === 0
+                ? [`      probs[po${r} + j0 + ${t}u] = s${r}_${t};`]
+                : [
+                    `      if (j0 + ${t}u < ${lk}u) {`,
+                    `        probs[po${r} + j0 + ${t}u] = s${r}_${t};`,
+                    "      }",
+                  ],
+            ),
+            "    }",
+          ]
+        : []),
+    ]),
+    ...units.flatMap((u) => [
+      ...share(`w${u}_`, vLoad(u), "wv").map((x) => `    ${x}`),
+      ...rows.map(
+        (r) =>
+          `    o${r}_${u} = o${r}_${u} * e${r} + (${keys.map((t) => `p${r}_${t} * w${u}_${t}`).join(" + ")});`,
+      ),
+    ]),
     "  }",
   ];
-  for (const i of rows) {
-    lines.push(`  if (rb + ${i * LANES}u < ${lq}u) {`);
-    lines.push(`    let inv = 1.0f / l${i};`);
-    lines.push(`    let oo = oz + r${i} * ${spec.out.row}u;`);
-    if (dv4 > 0) {
-      lines.push(`    for (var c = 0u; c < ${loopBound(dv4)}; c++) {`);
-      lines.push(`      let w = o${i}[c] * inv;`);
-      for (let e = 0; e < 4; e++)
-        lines.push(`      o[${at("oo", `c * 4u + ${e}u`, spec.out.col)}] = w.${"xyzw"[e]};`);
-      lines.push("    }");
-    }
-    for (let e = 0; e < dv - dv4 * 4; e++) {
-      lines.push(`    o[${at("oo", `${dv4 * 4 + e}u`, spec.out.col)}] = t${i}_${e} * inv;`);
-    }
+  for (const r of rows) {
+    lines.push(`  if (q0 + lid.x + ${r * LANES}u < ${lq}u) {`, `    let inv = 1.0f / l${r};`);
+    lines.push(`    let oo = oz + r${r} * ${o.rowStride}u;`);
+    for (const u of units) lines.push(...oStore("oo", u, `o${r}_${u} * inv`).map((x) => `    ${x}`));
     if (spec.saveProbs) {
-      lines.push(`    let po = (z * ${lq}u + r${i}) * ${lk}u;`);
-      lines.push(`    for (var j = 0u; j < ${loopBound(lk)}; j++) {`);
-      lines.push(`      probs[po + j] = s${i}[j] * inv;`);
-      lines.push("    }");
+      // Keys past a causal block's last tile were never visited: probability 0.
+      lines.push(
+        `    for (var j = 0u; j < ${opaqueCount(lk)}; j++) {`,
+        `      probs[po${r} + j] = select(0.0f, exp(probs[po${r} + j] - m${r}) * inv, j < ${tiles} * ${LANES}u);`,
+        "    }",
+      );
     }
     lines.push("  }");
   }
@@ -198,7 +289,10 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
   const tags = `${spec.causal ? ";causal" : ""}${spec.mask ? ";mask" : ""}${spec.saveProbs ? ";probs" : ""}`;
   return {
     name: `attention[${spec.batch.join("x")}x${lq}x${lk}x${d}x${dv}${tags}]`,
-    code: `${declareBindings(bindings, types)}\n\n${F32_BITS}\n\n${lines.join("\n")}\n`,
+    code: `${subgroups ? "enable subgroups;\n\n" : ""}${declareBindings(
+      bindings,
+      bindings.map((b) => typeOf[b.name]!),
+    )}\n\n${F32_BITS}\n\n${lines.join("\n")}\n`,
     bindings,
     workgroupSize: [LANES, 1, 1],
     dispatch,

@@ -23,6 +23,8 @@ export interface Kernel {
 /** Device facts that templates may bake in. */
 export interface KernelTarget {
   readonly maxWorkgroupsPerDimension: number;
+  /** The device runs WGSL subgroup operations, on subgroups of at least 8 invocations. */
+  readonly subgroups?: boolean;
 }
 
 export const DEFAULT_TARGET: KernelTarget = { maxWorkgroupsPerDimension: 65535 };

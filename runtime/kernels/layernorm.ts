@@ -1,10 +1,20 @@
-// Layer normalisation over the last axis, one row per invocation (vec4 when the row length
-// allows): mean, biased variance of the centred row, then (x - mean) * rstd * gamma + beta.
-// Optionally also writes the normalised input and the reciprocal std, which the composite's
-// gradient rule reuses.
+// Layer normalisation over the last axis: (x - mean) * rstd * gamma + beta, with the biased variance.
+// Each invocation normalises ROWS_PER_INVOCATION rows (vec4 or vec2 when the row length allows) in
+// two passes over x: shifted sums and sums of squares, then the normalised write. Storage reads are
+// scalarised per lane on lavapipe and bound the kernel, so the statistics take one pass, not two, and
+// each gamma and beta element read serves every row of the invocation. Optionally also writes the
+// normalised input and the reciprocal std, which the composite's gradient rule reuses.
 
-import { DEFAULT_TARGET, declareBindings, type Kernel, type KernelTarget, loopBound } from "./kernel.ts";
-import { type RowSpec, rowLaunch } from "./softmax.ts";
+import {
+  DEFAULT_TARGET,
+  declareBindings,
+  grid,
+  guardedMain,
+  type Kernel,
+  type KernelTarget,
+  loopBound,
+} from "./kernel.ts";
+import { prologueOf, type RowSpec, rowVector } from "./softmax.ts";
 
 export interface LayerNormSpec extends RowSpec {
   readonly eps: number;
@@ -15,10 +25,19 @@ export interface LayerNormSpec extends RowSpec {
   readonly saveRstd: boolean;
 }
 
+/** Rows normalised together: each gamma and beta read is shared by this many rows. */
+const ROWS_PER_INVOCATION = 2;
+
 export function layerNormKernel(spec: LayerNormSpec, target: KernelTarget = DEFAULT_TARGET): Kernel {
   const { rows, length } = spec;
-  const { pro, vec, w, wg, dispatch, T, main } = rowLaunch(spec, target);
-  const hsum = (v: string) => (vec ? `((${v}.x + ${v}.y) + (${v}.z + ${v}.w))` : v);
+  const pro = prologueOf(spec.prologue);
+  const vec = rowVector(length, spec.prologue !== undefined);
+  const T = vec.type;
+  const w = length / vec.width;
+  const per = Math.min(ROWS_PER_INVOCATION, rows);
+  const items = Math.ceil(rows / per);
+  const wg = items >= 4096 ? 64 : 16;
+  const dispatch = grid(Math.ceil(items / wg), target);
   const bindings = [
     ...pro.bindings,
     ...(spec.gamma ? [{ name: "gamma", access: "read" as const }] : []),
@@ -30,29 +49,56 @@ export function layerNormKernel(spec: LayerNormSpec, target: KernelTarget = DEFA
   const types = bindings.map((b, i) =>
     b.name === "rstd_out" ? "f32" : spec.prologue && i < pro.types.length ? pro.types[i]! : T,
   );
-  let out = "xh";
-  if (spec.gamma) out = `${out} * gamma[j]`;
-  if (spec.beta) out = `${out} + beta[j]`;
+  const rs = Array.from({ length: per }, (_, r) => r);
+  let out = (r: number) => `xh${r}`;
+  if (spec.gamma)
+    out = (
+      (f) => (r: number) =>
+        `${f(r)} * g`
+    )(out);
+  if (spec.beta)
+    out = (
+      (f) => (r: number) =>
+        `${f(r)} + b`
+    )(out);
   const eps = String(Math.fround(spec.eps));
+  const n = `${length}.0f`;
   const body = [
-    ...main,
-    `  var s = ${T}(0.0f);`,
+    ...guardedMain(wg, dispatch, "item", items),
+    // A short last group repeats the last row: the same values written twice by one invocation.
+    ...rs.flatMap((r) => [
+      `  let row${r} = min(item * ${per}u + ${r}u, ${rows - 1}u);`,
+      `  let base${r} = row${r} * ${w}u;`,
+    ]),
+    // Sums of x - k, k the mean of the row's first vector: with k near the mean, the one-pass
+    // variance E[(x-k)^2] - E[x-k]^2 keeps its precision (a constant row gives exactly 0).
+    ...rs.flatMap((r) => [
+      `  let first${r} = ${pro.read(`base${r}`)};`,
+      `  let k${r} = ${vec.hsum(`first${r}`)} / ${vec.width}.0f;`,
+    ]),
+    ...rs.flatMap((r) => [`  var s${r} = ${T}(0.0f);`, `  var q${r} = ${T}(0.0f);`]),
     `  for (var j = 0u; j < ${loopBound(w)}; j++) {`,
-    `    s += ${pro.read("base + j")};`,
+    ...rs.flatMap((r) => [
+      `    let a${r} = ${pro.read(`base${r} + j`)} - k${r};`,
+      `    s${r} += a${r};`,
+      `    q${r} += a${r} * a${r};`,
+    ]),
     "  }",
-    `  let mean = ${hsum("s")} / ${length}.0f;`,
-    `  var q = ${T}(0.0f);`,
+    ...rs.flatMap((r) => [
+      `  let d${r} = ${vec.hsum(`s${r}`)} / ${n};`,
+      `  let mean${r} = k${r} + d${r};`,
+      `  let rstd${r} = inverseSqrt(max(${vec.hsum(`q${r}`)} / ${n} - d${r} * d${r}, 0.0f) + ${/[.e]/.test(eps) ? eps : `${eps}.0`}f);`,
+    ]),
     `  for (var j = 0u; j < ${loopBound(w)}; j++) {`,
-    `    let d = ${pro.read("base + j")} - mean;`,
-    "    q += d * d;",
+    ...(spec.gamma ? ["    let g = gamma[j];"] : []),
+    ...(spec.beta ? ["    let b = beta[j];"] : []),
+    ...rs.flatMap((r) => [
+      `    let xh${r} = (${pro.read(`base${r} + j`)} - mean${r}) * rstd${r};`,
+      `    y[base${r} + j] = ${out(r)};`,
+      ...(spec.saveXhat ? [`    xhat[base${r} + j] = xh${r};`] : []),
+    ]),
     "  }",
-    `  let rstd = inverseSqrt(${hsum("q")} / ${length}.0f + ${/[.e]/.test(eps) ? eps : `${eps}.0`}f);`,
-    `  for (var j = 0u; j < ${loopBound(w)}; j++) {`,
-    `    let xh = (${pro.read("base + j")} - mean) * rstd;`,
-    `    y[base + j] = ${out};`,
-    ...(spec.saveXhat ? ["    xhat[base + j] = xh;"] : []),
-    "  }",
-    ...(spec.saveRstd ? ["  rstd_out[row] = rstd;"] : []),
+    ...(spec.saveRstd ? rs.map((r) => `  rstd_out[row${r}] = rstd${r};`) : []),
     "}",
   ].join("\n");
   return {

@@ -1,19 +1,25 @@
-// Softmax along the last axis, one row per invocation (vec4 when the row length allows): a max
-// pass, a sum-of-exponentials pass and a write pass. On CPUs (lavapipe) this beats a workgroup per
-// row, whose barriers cost more than the parallelism wins.
+// Softmax along the last axis, one row per invocation: an online pass (running max and a sum of
+// exponentials rescaled to it, a chunk of the row at a time) then a write pass, so x is read twice,
+// not three times. Rows are read as vec4 or vec2 when the length allows. On lavapipe every storage
+// access is scalarised per lane and costs about what an exp does, so loads, stores and exps bound the
+// kernel. Holding rows in registers (fully unrolled) or a workgroup of 8 per row compiled in 6-13 s
+// and ran no faster there.
 
 import { type ElementwiseProgram, programFunction, programHelpers, programOps } from "./elementwise.ts";
 import {
   DEFAULT_TARGET,
   declareBindings,
-  f32BitsPrefix,
   grid,
   guardedMain,
   type Kernel,
   type KernelBinding,
   type KernelTarget,
+  literal,
+  loopBound,
   storageType,
 } from "./kernel.ts";
+
+const F32_MAX = 3.4028234663852886e38;
 
 export interface RowSpec {
   readonly rows: number;
@@ -54,52 +60,90 @@ export function prologueOf(p: ElementwiseProgram | undefined): {
   };
 }
 
-export function rowWorkgroup(rows: number): number {
-  return rows >= 4096 ? 64 : 16;
+/** A row read `width` elements at a time: the WGSL type and its horizontal max and sum. */
+export interface RowVector {
+  readonly width: 1 | 2 | 4;
+  readonly type: string;
+  readonly hmax: (v: string) => string;
+  readonly hsum: (v: string) => string;
+}
+
+/** The widest vector a row of `length` reads as (scalars when a prologue computes each element). */
+export function rowVector(length: number, prologue: boolean): RowVector {
+  const width = prologue ? 1 : length % 4 === 0 ? 4 : length % 2 === 0 ? 2 : 1;
+  if (width === 4)
+    return {
+      width,
+      type: "vec4<f32>",
+      hmax: (v) => `max(max(${v}.x, ${v}.y), max(${v}.z, ${v}.w))`,
+      hsum: (v) => `((${v}.x + ${v}.y) + (${v}.z + ${v}.w))`,
+    };
+  if (width === 2)
+    return { width, type: "vec2<f32>", hmax: (v) => `max(${v}.x, ${v}.y)`, hsum: (v) => `(${v}.x + ${v}.y)` };
+  return { width, type: "f32", hmax: (v) => v, hsum: (v) => v };
+}
+
+/** `terms` combined pairwise (a balanced tree: shorter dependency chains than a left fold). */
+function pairwise(terms: readonly string[], op: (a: string, b: string) => string): string {
+  let t = [...terms];
+  while (t.length > 1) {
+    const next: string[] = [];
+    for (let i = 0; i < t.length; i += 2) next.push(i + 1 < t.length ? op(t[i]!, t[i + 1]!) : t[i]!);
+    t = next;
+  }
+  return t[0]!;
 }
 
 /**
- * The launch shared by the one-row-per-invocation kernels: rows read as vec4 (`T`) when the length
- * allows and no prologue is folded in, `w` elements of `T` per row, and `main`, the entry point's
- * opening lines ending with `let base` (the row's first element); the caller appends the body.
+ * Elements per chunk of the online pass: its rescale (one exp) is shared by 16 elements. Loop bounds are
+ * opaque (loopBound): lavapipe fully unrolling [19200,50] took 6.6 s to compile and ran slower.
  */
-export function rowLaunch(spec: RowSpec, target: KernelTarget) {
-  const pro = prologueOf(spec.prologue);
-  const vec = spec.length % 4 === 0 && !spec.prologue;
-  const w = vec ? spec.length / 4 : spec.length;
-  const wg = rowWorkgroup(spec.rows);
-  const dispatch = grid(Math.ceil(spec.rows / wg), target);
-  const T = vec ? "vec4<f32>" : "f32";
-  const main = [...guardedMain(wg, dispatch, "row", spec.rows), `  let base = row * ${w}u;`];
-  return { pro, vec, w, wg, dispatch, T, main };
-}
+const CHUNK_ELEMENTS = 16;
 
 export function softmaxKernel(spec: RowSpec, target: KernelTarget = DEFAULT_TARGET): Kernel {
   const { rows, length } = spec;
-  const { pro, vec, w, wg, dispatch, T, main } = rowLaunch(spec, target);
-  const hmax = vec ? "max(max(m.x, m.y), max(m.z, m.w))" : "m";
-  const hsum = vec ? "(s.x + s.y) + (s.z + s.w)" : "s";
-  const bindings = [...pro.bindings, { name: "y", access: "read_write" as const }];
+  const pro = prologueOf(spec.prologue);
+  const vec = rowVector(length, spec.prologue !== undefined);
+  const w = length / vec.width;
+  const wg = rows >= 4096 ? 64 : 16;
+  const dispatch = grid(Math.ceil(rows / wg), target);
+  const chunk = Math.max(1, Math.min(w, CHUNK_ELEMENTS / vec.width));
+  const full = Math.floor(w / chunk);
+  // One online step over `n` vectors from `at`: the chunk's max, then the sum rescaled to it.
+  const step = (indent: string, at: string, n: number) => {
+    const a = Array.from({ length: n }, (_, k) => `a${k}`);
+    return [
+      ...a.map((v, k) => `${indent}let ${v} = ${pro.read(k === 0 ? at : `${at} + ${k}u`)};`),
+      `${indent}let cv = ${pairwise(a, (p, q) => `max(${p}, ${q})`)};`,
+      `${indent}let mn = max(m, ${vec.hmax("cv")});`,
+      `${indent}s = s * exp(m - mn) + ${pairwise(
+        a.map((v) => `exp(${v} - mn)`),
+        (p, q) => `(${p} + ${q})`,
+      )};`,
+      `${indent}m = mn;`,
+    ];
+  };
+  const rest = w - full * chunk;
   const body = [
-    ...main,
-    `  var m = ${T}(f32_bits(0xff800000u));`,
-    `  for (var j = 0u; j < ${w}u; j++) {`,
-    `    m = max(m, ${pro.read("base + j")});`,
+    ...guardedMain(wg, dispatch, "row", rows),
+    `  let base = row * ${w}u;`,
+    // The lowest finite f32, not -inf: a chunk of -inf then rescales by exp(-inf), never exp(NaN).
+    `  var m = ${literal(-F32_MAX, "f32")};`,
+    `  var s = ${vec.type}(0.0f);`,
+    `  for (var i = 0u; i < ${loopBound(full)}; i++) {`,
+    ...step("    ", `base + i * ${chunk}u`, chunk),
     "  }",
-    `  let mx = ${hmax};`,
-    `  var s = ${T}(0.0f);`,
-    `  for (var j = 0u; j < ${w}u; j++) {`,
-    `    s += exp(${pro.read("base + j")} - mx);`,
-    "  }",
-    `  let inv = 1.0f / (${hsum});`,
-    `  for (var j = 0u; j < ${w}u; j++) {`,
-    `    y[base + j] = exp(${pro.read("base + j")} - mx) * inv;`,
+    ...(rest > 0 ? ["  {", ...step("    ", `base + ${full * chunk}u`, rest), "  }"] : []),
+    `  let inv = 1.0f / ${vec.hsum("s")};`,
+    `  for (var j = 0u; j < ${loopBound(w)}; j++) {`,
+    `    y[base + j] = exp(${pro.read("base + j")} - m) * inv;`,
     "  }",
     "}",
   ].join("\n");
+  const bindings = [...pro.bindings, { name: "y", access: "read_write" as const }];
   return {
     name: `softmax_rows[${rows}x${length}${pro.tag}]`,
-    code: `${declareBindings(bindings, [...(spec.prologue ? pro.types : [T]), T])}\n\n${f32BitsPrefix(body, pro.fn)}${pro.fn}${body}\n`,
+    code: `${declareBindings(bindings, [...(spec.prologue ? pro.types : [vec.type]), vec.type])}\n\n${pro.fn}${body}\n`,
     bindings,
     workgroupSize: [wg, 1, 1],
     dispatch,

@@ -2,9 +2,9 @@
 // at CLIP ViT-B/32 batch-32 shapes, the ViT-B/16 batch-32 MLP with the weight as nn.Linear stores it
 // (x @ W^T, its weight gradient dy^T @ x, and the plain layout to compare), softmax and layernorm
 // rows. PyTorch times the plain a @ b at every matmul's sizes (BLAS reads either layout as fast).
-// VLMP_BENCH_KERNELS=<text> runs only the cases whose name contains it. Kernel time only (feeds stay on
-// the device; each case's dispatches repeated in one command buffer); the host sleeps while the
-// device works, so the waiting never steals a core from lavapipe.
+// VLMP_BENCH_KERNELS=<text>[,<text>...] runs only the cases whose name contains one of them. Kernel
+// time only (feeds stay on the device; each case's dispatches repeated in one command buffer); the
+// host sleeps while the device works, so the waiting never steals a core from lavapipe.
 
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -12,10 +12,11 @@ import { fileURLToPath } from "node:url";
 import { gradients } from "../compiler/graph/autodiff.ts";
 import { GraphBuilder } from "../compiler/graph/builder.ts";
 import { attention, layerNorm, softmax } from "../compiler/graph/composites.ts";
-import type { Graph } from "../compiler/graph/graph.ts";
+import type { Graph, ValueId } from "../compiler/graph/graph.ts";
 import { acquireDevice, type Device } from "../runtime/device/device.ts";
 import { autotune } from "../runtime/executor/autotune.ts";
 import { createExecutor, type Executor } from "../runtime/executor/executor.ts";
+import type { Tensor } from "../runtime/reference/tensor.ts";
 import { blockLoss, clipBlock } from "./clip-block.ts";
 
 interface Case {
@@ -57,8 +58,8 @@ const ALL_CASES: readonly Case[] = [
   },
 ];
 
-const only = process.env["VLMP_BENCH_KERNELS"];
-const CASES = only ? ALL_CASES.filter((c) => c.name.includes(only)) : ALL_CASES;
+const only = process.env["VLMP_BENCH_KERNELS"]?.split(",").map((s) => s.trim());
+const CASES = only ? ALL_CASES.filter((c) => only.some((o) => c.name.includes(o))) : ALL_CASES;
 
 /** Matmul and attention flops of a block's forward, times 3 for forward + backward. */
 function blockFlops(batch: number, tokens: number, width: number, heads: number): number {
@@ -81,6 +82,18 @@ function matmul(name: string, m: number, k: number, n: number, trans?: "A" | "B"
 
 function rows(kind: "softmax" | "layernorm", name: string, shape: number[]): Case {
   return { name, kind, shape, work: 2 * 4 * shape[0]! * shape[1]!, unit: "GB/s" };
+}
+
+/** Standard normal inputs, as PyTorch's side draws them (row kernels; their buffers are zeros otherwise). */
+function normalFeeds(graph: Graph): Map<ValueId, Tensor> {
+  const normal = () => Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
+  const feeds = new Map<ValueId, Tensor>();
+  for (const n of graph.nodes) {
+    if (n.op !== "input") continue;
+    const data = Float64Array.from({ length: n.shape.reduce((a, d) => a * d, 1) }, normal);
+    feeds.set(n.id, { shape: n.shape, data });
+  }
+  return feeds;
 }
 
 function graphOf(c: Case): Graph {
@@ -108,7 +121,9 @@ function graphOf(c: Case): Graph {
 
 /** Median seconds per run of the case's kernels, dispatched `reps` times per command buffer. */
 async function timeCase(device: Device, ex: Executor, c: Case): Promise<number> {
-  const prepared = await ex.prepare(graphOf(c));
+  const graph = graphOf(c);
+  const prepared = await ex.prepare(graph);
+  if (c.kind === "softmax" || c.kind === "layernorm") await ex.evaluate(graph, normalFeeds(graph));
   ex.dispatchOnly(prepared, 1);
   await device.settle();
   let t0 = performance.now();

@@ -5,9 +5,10 @@
 // every per-lane value lane by lane with a bounds-checked scalar load, so in a tile lane l reads key
 // j0 + l and its value row once and hands them to the other lanes (subgroupBroadcast; workgroup
 // memory between barriers where the device has no subgroups): every loaded scalar serves 8 * rows
-// queries. The tile's scores, the running maximum and sum and the output rows stay in registers
-// (the output unrolled over its columns; only the query rows sit in a private array). Causal
-// attention stops at the block's last query. q, k, v and the output are read and written through
+// queries. The tile's scores and the running maximum and sum stay in registers; query and output
+// rows sit in private arrays walked by loops (unrolling the output over its columns compiled 5x
+// longer and ran slower: its loads crowd one block). Causal attention stops at the block's last
+// query. q, k, v and the output are read and written through
 // element strides, so the head split and merge permutes of multi-head attention fold into the
 // kernel's indexing; vec4 bindings where the strides allow. A fully masked row gives NaN, as
 // PyTorch (and the composite's definition). Optionally writes the probabilities, which the
@@ -58,7 +59,7 @@ export interface AttentionSpec {
   readonly mask?: OperandLayout;
   /** Also write the probabilities, contiguous [...batch, lq, lk]. */
   readonly saveProbs: boolean;
-  /** Queries per invocation (default: 2, or 1 where 2 would waste more rows). */
+  /** Queries per invocation (default: queriesPerLane). */
   readonly rows?: number;
 }
 
@@ -111,10 +112,17 @@ class Operand {
   }
 }
 
-/** 2 queries per invocation halve the loads per query; 1 where 2 would compute 10% more rows. */
+/**
+ * Queries per invocation: every tile's key and value loads are shared by the block's 8 * rows
+ * queries, but rows past the last query are computed for nothing. Measured on lavapipe (197 and 50
+ * tokens, rows 4-8), a tile costs about as much as 4 query rows on top of its rows; up to 7 rows
+ * (8 compiles twice as long for no gain).
+ */
 function queriesPerLane(lq: number): number {
-  const rowsRun = (r: number) => Math.ceil(lq / (LANES * r)) * LANES * r;
-  return rowsRun(2) <= rowsRun(1) * 1.1 ? 2 : 1;
+  const cost = (r: number) => Math.ceil(lq / (LANES * r)) * (4 + r);
+  let best = 1;
+  for (let r = 2; r <= 7; r++) if (cost(r) < cost(best)) best = r;
+  return best;
 }
 
 export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFAULT_TARGET): Kernel {
@@ -150,17 +158,19 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
   const keys = Array.from({ length: LANES }, (_, t) => t);
   const NEG_INF = "f32_bits(0xff800000u)";
   const D4 = Math.ceil(d / 4);
-  // Output columns: vec4s when dv allows, else scalars; every row's held in registers.
+  // Output columns: vec4s when dv allows, else scalars.
   const vecCols = dv % 4 === 0;
   const U = vecCols ? dv / 4 : dv;
-  const units = Array.from({ length: U }, (_, u) => u);
   const colType = vecCols ? "vec4<f32>" : "f32";
-  const vLoad = (u: number) => (vecCols ? v.vec("vo", `${u}u`) : v.at("vo", `${u}u`));
-  const oStore = (base: string, u: number, x: string): string[] => {
-    if (!vecCols) return [`${o.at(base, `${u}u`)} = ${x};`];
-    if (o.unit === 4) return [`o[${base} + ${u}u] = ${x};`];
-    return [0, 1, 2, 3].map((e) => `o[${base} + ${(u * 4 + e) * spec.out.col}u] = ${x}.${"xyzw"[e]};`);
+  const vLoad = (u: string) => (vecCols ? v.vec("vo", u) : v.at("vo", u));
+  const oStore = (base: string, u: string, x: string): string[] => {
+    if (!vecCols) return [`${o.at(base, u)} = ${x};`];
+    if (o.unit === 4) return [`o[${base} + ${u}] = ${x};`];
+    return [0, 1, 2, 3].map(
+      (e) => `o[${base} + (${u} * 4u + ${e}u) * ${spec.out.col}u] = ${x}.${"xyzw"[e]};`,
+    );
   };
+
   const tiles = spec.causal ? "gEnd" : opaqueCount(G);
   const m = spec.mask;
   const masked = (r: number, t: number): string[] => [
@@ -216,7 +226,7 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
     ...rows.flatMap((r) => [
       `  var m${r} = ${NEG_INF};`,
       `  var l${r} = 0.0f;`,
-      ...units.map((u) => `  var o${r}_${u} = ${colType}(0.0f);`),
+      `  var o${r}: array<${colType}, ${U}>;`,
     ]),
     ...(spec.saveProbs ? rows.map((r) => `  let po${r} = (z * ${lq}u + r${r}) * ${lk}u;`) : []),
     `  for (var g = 0u; g < ${tiles}; g++) {`,
@@ -262,19 +272,19 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
           ]
         : []),
     ]),
-    ...units.flatMap((u) => [
-      ...share(`w${u}_`, vLoad(u), "wv").map((x) => `    ${x}`),
-      ...rows.map(
-        (r) =>
-          `    o${r}_${u} = o${r}_${u} * e${r} + (${keys.map((t) => `p${r}_${t} * w${u}_${t}`).join(" + ")});`,
-      ),
-    ]),
+    `    for (var u = 0u; u < ${opaqueCount(U)}; u++) {`,
+    ...share("w", vLoad("u"), "wv").map((x) => `      ${x}`),
+    ...rows.map(
+      (r) => `      o${r}[u] = o${r}[u] * e${r} + (${keys.map((t) => `p${r}_${t} * w${t}`).join(" + ")});`,
+    ),
+    "    }",
     "  }",
   ];
   for (const r of rows) {
     lines.push(`  if (q0 + lid.x + ${r * LANES}u < ${lq}u) {`, `    let inv = 1.0f / l${r};`);
     lines.push(`    let oo = oz + r${r} * ${o.rowStride}u;`);
-    for (const u of units) lines.push(...oStore("oo", u, `o${r}_${u} * inv`).map((x) => `    ${x}`));
+    lines.push(`    for (var u = 0u; u < ${opaqueCount(U)}; u++) {`);
+    lines.push(...oStore("oo", "u", `o${r}[u] * inv`).map((x) => `      ${x}`), "    }");
     if (spec.saveProbs) {
       // Keys past a causal block's last tile were never visited: probability 0.
       lines.push(

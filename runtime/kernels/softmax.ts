@@ -95,10 +95,12 @@ function pairwise(terms: readonly string[], op: (a: string, b: string) => string
 }
 
 /**
- * Elements per chunk of the online pass: its rescale (one exp) is shared by 16 elements. Loop bounds are
- * opaque (loopBound): lavapipe fully unrolling [19200,50] took 6.6 s to compile and ran slower.
+ * Vectors per chunk of the online pass, by vector width: the chunk's rescale costs one exp. Measured on
+ * lavapipe (driver CPU time, 2-core machine): wider chunks of vec2 or scalars ran slower and compiled in
+ * 2-7 s; these compile in 0.2-0.5 s. Loop bounds are opaque (loopBound): fully unrolled, [19200,50]
+ * took 6.6 s to compile and ran slower.
  */
-const CHUNK_ELEMENTS = 16;
+const CHUNK_VECTORS: Readonly<Record<1 | 2 | 4, number>> = { 4: 4, 2: 2, 1: 8 };
 
 export function softmaxKernel(spec: RowSpec, target: KernelTarget = DEFAULT_TARGET): Kernel {
   const { rows, length } = spec;
@@ -107,7 +109,7 @@ export function softmaxKernel(spec: RowSpec, target: KernelTarget = DEFAULT_TARG
   const w = length / vec.width;
   const wg = rows >= 4096 ? 64 : 16;
   const dispatch = grid(Math.ceil(rows / wg), target);
-  const chunk = Math.max(1, Math.min(w, CHUNK_ELEMENTS / vec.width));
+  const chunk = Math.min(w, CHUNK_VECTORS[vec.width]);
   const full = Math.floor(w / chunk);
   // One online step over `n` vectors from `at`: the chunk's max, then the sum rescaled to it.
   const step = (indent: string, at: string, n: number) => {

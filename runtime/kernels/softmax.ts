@@ -97,10 +97,10 @@ function pairwise(terms: readonly string[], op: (a: string, b: string) => string
 /**
  * Vectors per chunk of the online pass, by vector width: the chunk's rescale costs one exp. Measured on
  * lavapipe (driver CPU time, 2-core machine): wider chunks of vec2 or scalars ran slower and compiled in
- * 2-7 s; these compile in 0.2-0.5 s. Loop bounds are opaque (loopBound): fully unrolled, [19200,50]
- * took 6.6 s to compile and ran slower.
+ * 2-8 s (8 scalars with a folded add over rows of 50: 6.4 s); these compile in 0.2-0.6 s. Loop bounds
+ * are opaque (loopBound): fully unrolled, [19200,50] took 6.6 s to compile and ran slower.
  */
-const CHUNK_VECTORS: Readonly<Record<1 | 2 | 4, number>> = { 4: 4, 2: 2, 1: 8 };
+const CHUNK_VECTORS: Readonly<Record<1 | 2 | 4, number>> = { 4: 4, 2: 2, 1: 4 };
 
 export function softmaxKernel(spec: RowSpec, target: KernelTarget = DEFAULT_TARGET): Kernel {
   const { rows, length } = spec;

@@ -3,7 +3,7 @@
 // (their precision in the file), which the executor uploads as they are and the interpreter widens once.
 
 import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
-import type { Feed, Tensor } from "../reference/tensor.ts";
+import { type Feed, type Tensor, widened } from "../reference/tensor.ts";
 
 export type BackendName = "reference" | "webgpu";
 
@@ -23,20 +23,19 @@ export async function openBackend(name: BackendName): Promise<Backend> {
   if (name === "reference") {
     const { evaluate } = await import("../reference/interpreter.ts");
     // Each f32 feed widened once (the same weights serve every batch).
-    const widened = new WeakMap<Feed, Tensor>();
-    const wide = (feed: Feed): Tensor => {
-      if (feed.data instanceof Float64Array) return feed as Tensor;
-      let t = widened.get(feed);
+    const wide = new WeakMap<Feed, Tensor>();
+    const float64 = (feed: Feed): Tensor => {
+      let t = wide.get(feed);
       if (!t) {
-        t = { shape: feed.shape, data: Float64Array.from(feed.data) };
-        widened.set(feed, t);
+        t = widened(feed);
+        wide.set(feed, t);
       }
       return t;
     };
     return {
       name,
       description: "reference interpreter (CPU, float64)",
-      run: async (graph, feeds) => evaluate(graph, new Map([...feeds].map(([id, f]) => [id, wide(f)]))),
+      run: async (graph, feeds) => evaluate(graph, new Map([...feeds].map(([id, f]) => [id, float64(f)]))),
       close() {},
     };
   }

@@ -1,11 +1,14 @@
 // Where graphs run: the WebGPU executor (Dawn; a GPU, or a CPU through lavapipe) or the reference
 // interpreter (plain TypeScript, float64). Both take feeds by node id and return the requested outputs.
+// Checkpoint weights come as f32 (their precision in the file): the executor uploads them as they are
+// (once, while the same immutable objects are fed), the reference widens them on every run (a copy per
+// run rather than a second, f64 copy of the weights held for the run's life).
 // `auto` prefers WebGPU when an adapter exists and falls back to the reference interpreter.
 
 import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
 import type { Trainer, TrainerOptions } from "../executor/trainer.ts";
 import { evaluate } from "../reference/interpreter.ts";
-import type { Tensor } from "../reference/tensor.ts";
+import { type Feed, type Tensor, widened } from "../reference/tensor.ts";
 
 export type BackendKind = "auto" | "webgpu" | "reference";
 
@@ -15,14 +18,14 @@ export interface Backend {
   readonly description: string;
   run(
     graph: Graph,
-    feeds: ReadonlyMap<ValueId, Tensor>,
+    feeds: ReadonlyMap<ValueId, Feed>,
     outputs: readonly ValueId[],
   ): Promise<Map<ValueId, Tensor>>;
   /**
    * Compiles a graph and runs it once on `feeds` (WebGPU: kernels, pipelines and Dawn's lazy shader
    * compilation), so that timings leave compilation out; nothing for the reference interpreter.
    */
-  warmUp(graph: Graph, feeds: ReadonlyMap<ValueId, Tensor>, outputs: readonly ValueId[]): Promise<void>;
+  warmUp(graph: Graph, feeds: ReadonlyMap<ValueId, Feed>, outputs: readonly ValueId[]): Promise<void>;
   /**
    * WebGPU only: a trainer of `graph` keeping the parameters in `grads` (param -> its gradient) and the
    * optimizer's state resident on the device; a step reads back only the loss.
@@ -42,7 +45,7 @@ export function referenceBackend(): Backend {
     kind: "reference",
     description: "reference",
     async run(graph, feeds, outputs) {
-      const values = evaluate(graph, feeds);
+      const values = evaluate(graph, new Map([...feeds].map(([id, f]) => [id, widened(f)] as const)));
       return new Map(outputs.map((id) => [id, values.get(id)!] as const));
     },
     async warmUp() {},

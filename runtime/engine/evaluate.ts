@@ -13,7 +13,7 @@ import type { Tensor } from "../reference/tensor.ts";
 import type { Backend } from "./backend.ts";
 import { RunError } from "./errors.ts";
 import { type ComputedMetrics, computeMetrics } from "./metrics.ts";
-import { type Backbone, paramFeeds, splitForward } from "./model.ts";
+import { type Backbone, evaluationFeeds, splitForward } from "./model.ts";
 import { classPrompts, contextPromptSpec, contextPrompts, type PromptTensors } from "./prompts.ts";
 
 /** Sites an evaluate block's `output` may name. */
@@ -90,7 +90,7 @@ async function textFeatures(
     { batch, classes: classes.length, textClasses: chunk, templates: P },
     [],
   );
-  const feeds = paramFeeds(split.text, ctx.backbone.checkpoint, ctx.weightCache);
+  const feeds = evaluationFeeds(split.text, ctx.backbone.checkpoint, ctx.weightCache);
   const rows: Float64Array[] = [];
   let width = 0;
   const task = ctx.reporter.task("text features", classes.length, { unit: "class" });
@@ -155,7 +155,7 @@ export async function forwardSource(
     sites,
     cached !== undefined,
   );
-  const feeds = paramFeeds(split.image, ctx.backbone.checkpoint, ctx.weightCache);
+  const feeds = evaluationFeeds(split.image, ctx.backbone.checkpoint, ctx.weightCache);
   if (split.readsText) feeds.set(split.textFeaturesIn, await textFeatures(ctx, classes, B));
   const batchInput = cached ? split.imageFeaturesIn : split.pixels;
   // Cached features asked for as a site are the batch itself: no graph computes them.

@@ -9,7 +9,7 @@ import { LoweringError } from "../../compiler/lower/errors.ts";
 import { modelForwardGraph } from "../../compiler/lower/model.ts";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../compiler/values.ts";
 import { CheckpointError, type ClipCheckpoint, loadClipCheckpoint } from "../checkpoint/index.ts";
-import { markImmutable, type Tensor } from "../reference/tensor.ts";
+import { type Feed, markImmutable, type Tensor } from "../reference/tensor.ts";
 import { RunError } from "./errors.ts";
 import { cutGraph, graphFeeds } from "./split.ts";
 
@@ -169,22 +169,63 @@ function checkFeaturesSuffice(graph: Graph, imageFeatures: ValueId, backbone: Ba
   }
 }
 
-/** Feeds for every param of `graph` from the checkpoint, by key (the cache keeps one copy per key). */
+/**
+ * Per checkpoint, the weights evaluations have read, at f32 (the file's precision; a ViT-B/32's are 600 MB
+ * so, 1.2 GB as f64). A weight moves out of here into the f64 cache when training reads it (paramFeeds),
+ * so one copy of each is held.
+ */
+const f32Weights = new WeakMap<ClipCheckpoint, Map<string, Feed>>();
+
+function checkpointWeight(checkpoint: ClipCheckpoint, key: string): Float32Array {
+  if (!checkpoint.weights.tensors.has(key))
+    throw new RunError(`the parameter '${key}' is not in the checkpoint and has no initial value yet`);
+  return checkpoint.weights.read(key);
+}
+
+/**
+ * Feeds for every param of `graph` from the checkpoint, by key, as f64 for training (the cache keeps one
+ * copy per key).
+ */
 export function paramFeeds(
   graph: Graph,
   checkpoint: ClipCheckpoint,
   cache: Map<string, Tensor>,
 ): Map<ValueId, Tensor> {
+  const held = f32Weights.get(checkpoint);
   const feeds = new Map<ValueId, Tensor>();
   for (const [key, node] of graphFeeds(graph).params) {
     let t = cache.get(key);
     if (!t) {
-      if (!checkpoint.weights.tensors.has(key)) {
-        throw new RunError(`the parameter '${key}' is not in the checkpoint and has no initial value yet`);
-      }
+      const f32 = held?.get(key)?.data ?? checkpointWeight(checkpoint, key);
+      held?.delete(key);
       // Nothing writes a checkpoint weight once read (trained params are in the cache before this).
-      t = markImmutable({ shape: node.shape, data: Float64Array.from(checkpoint.weights.read(key)) });
+      t = markImmutable({ shape: node.shape, data: Float64Array.from(f32) });
       cache.set(key, t);
+    }
+    feeds.set(node.id, t);
+  }
+  return feeds;
+}
+
+/**
+ * Feeds for every param of `graph` as an evaluation runs it: the cache's tensor where it holds the key
+ * (initialised or trained params, f64, which training writes in place; weights training has read), else
+ * the checkpoint's weight at f32, read once per checkpoint and immutable, so the device keeps it across
+ * batches.
+ */
+export function evaluationFeeds(
+  graph: Graph,
+  checkpoint: ClipCheckpoint,
+  cache: ReadonlyMap<string, Tensor>,
+): Map<ValueId, Feed> {
+  let held = f32Weights.get(checkpoint);
+  if (!held) f32Weights.set(checkpoint, (held = new Map()));
+  const feeds = new Map<ValueId, Feed>();
+  for (const [key, node] of graphFeeds(graph).params) {
+    let t: Feed | undefined = cache.get(key) ?? held.get(key);
+    if (!t) {
+      t = markImmutable({ shape: node.shape, data: checkpointWeight(checkpoint, key) });
+      held.set(key, t);
     }
     feeds.set(node.id, t);
   }

@@ -16,6 +16,12 @@ export interface Feed {
   readonly data: Float32Array | Float64Array;
 }
 
+/** `feed` as the reference interpreter takes it: float64 (a float32 feed widened, a new array). */
+export function widened(feed: Feed): Tensor {
+  const data = feed.data instanceof Float64Array ? feed.data : Float64Array.from(feed.data);
+  return { shape: feed.shape, data };
+}
+
 const immutableFeeds = new WeakSet<Feed>();
 
 /**

@@ -8,6 +8,7 @@
 
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { gradients } from "../compiler/graph/autodiff.ts";
 import { GraphBuilder } from "../compiler/graph/builder.ts";
@@ -208,7 +209,10 @@ export async function benchKernels(log: (line: string) => void = console.log): P
     ex.release();
     const torch = runTorch(CASES);
     const torchNote = typeof torch === "string" ? torch : `PyTorch ${torch.torch}, ${torch.threads} threads`;
-    log(`kernels on ${adapter} (matmul variant: ${tuned.matmul}) vs ${torchNote}:`);
+    // PyTorch's two OpenMP threads collapse when other work shares the cores (softmax 20 -> 1.7 GB/s at
+    // load 9) while lavapipe's pool degrades gently: ratios only mean something at a low load.
+    const load = loadavg()[0]!.toFixed(1);
+    log(`kernels on ${adapter} (matmul variant: ${tuned.matmul}) vs ${torchNote}, load ${load}:`);
     for (const c of CASES) {
       const mine = c.work / vlmp.get(c.name)! / 1e9;
       const ref = typeof torch === "string" ? undefined : c.work / torch.cases[c.name]! / 1e9;

@@ -1,14 +1,14 @@
 // Fused scaled dot-product attention for the sequence lengths CLIP uses (keys <= MAX_KEYS):
 // o = softmax(q k^T * scale, masked) v in one kernel, one pass over the keys (online softmax).
 // A workgroup of 8 invocations takes one (batch, head) and a block of 8 * rows queries; each
-// invocation owns `rows` queries (interleaved by 8) and walks the keys in tiles of 8. Lavapipe fills
-// every per-lane value lane by lane with a bounds-checked scalar load, so in a tile lane l reads key
-// j0 + l and its value row once and hands them to the other lanes (subgroupBroadcast; workgroup
-// memory between barriers where the device has no subgroups): every loaded scalar serves 8 * rows
-// queries. The tile's scores and the running maximum and sum stay in registers; query and output
-// rows sit in private arrays walked by loops (unrolling the output over its columns compiled 5x
-// longer and ran slower: its loads crowd one block). Causal attention stops at the block's last
-// query. q, k, v and the output are read and written through
+// invocation owns `rows` queries (interleaved by 8) and walks the keys in tiles of 8 * groups
+// (tileShape picks both). Lavapipe fills every per-lane value lane by lane with a bounds-checked
+// scalar load, so in a tile lane l reads keys j0 + l + 8i and their value rows once and hands them
+// to the other lanes (subgroupBroadcast; workgroup memory between barriers where the device has no
+// subgroups): every loaded scalar serves 8 * rows queries. The tile's scores and the running
+// maximum and sum stay in registers; query and output rows sit in private arrays walked by loops
+// (unrolling the output over its columns compiled 5x longer and ran slower). Causal attention stops
+// at the block's last query. q, k, v and the output are read and written through
 // element strides, so the head split and merge permutes of multi-head attention fold into the
 // kernel's indexing; vec4 bindings where the strides allow. A fully masked row gives NaN, as
 // PyTorch (and the composite's definition). Optionally writes the probabilities, which the
@@ -59,8 +59,10 @@ export interface AttentionSpec {
   readonly mask?: OperandLayout;
   /** Also write the probabilities, contiguous [...batch, lq, lk]. */
   readonly saveProbs: boolean;
-  /** Queries per invocation (default: queriesPerLane). */
+  /** Queries per invocation (default: tileShape's). */
   readonly rows?: number;
+  /** Key groups of 8 per tile (default: tileShape's). */
+  readonly groups?: number;
 }
 
 function batchOffset(batch: readonly number[], strides: readonly number[], unit: number): string {
@@ -113,26 +115,43 @@ class Operand {
 }
 
 /**
- * Queries per invocation: every tile's key and value loads are shared by the block's 8 * rows
- * queries, but rows past the last query are computed for nothing. Measured on lavapipe (197 and 50
- * tokens, rows 4-8), a tile costs about as much as 4 query rows on top of its rows; up to 7 rows
- * (8 compiles twice as long for no gain).
+ * Queries per invocation and key groups (of 8) per tile. A tile's loads are shared by the block's
+ * 8 * rows queries and its per-row upkeep (exponentials, the output row's rescale) by its keys, but
+ * rows past the last query and keys past the last key are computed for nothing. Fitted on lavapipe
+ * (197 and 50 tokens, rows 3-7, 1-4 groups): a tile costs groups * (0.17 + rows) + 0.7 * rows + 0.4
+ * query-row-groups. Capped at 15 row-groups per invocation (larger ones compile for 6-10 s), and at
+ * 4 for attention under a million query-key pairs, whose run time is no reason to compile for seconds.
  */
-function queriesPerLane(lq: number): number {
-  const cost = (r: number) => Math.ceil(lq / (LANES * r)) * (4 + r);
-  let best = 1;
-  for (let r = 2; r <= 7; r++) if (cost(r) < cost(best)) best = r;
+function tileShape(pairs: number, lq: number, lk: number): { rows: number; groups: number } {
+  const most = pairs < 2 ** 20 ? 4 : 15;
+  let best = { rows: 1, groups: 1 };
+  let bestCost = Number.POSITIVE_INFINITY;
+  for (let groups = 1; groups <= 3; groups++) {
+    for (let rows = 1; rows * groups <= most && rows <= 7; rows++) {
+      const perTile = groups * (0.17 + rows) + 0.7 * rows + 0.4;
+      const cost = Math.ceil(lq / (LANES * rows)) * Math.ceil(lk / (LANES * groups)) * perTile;
+      if (cost < bestCost - 1e-9) {
+        best = { rows, groups };
+        bestCost = cost;
+      }
+    }
+  }
   return best;
 }
 
 export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFAULT_TARGET): Kernel {
   const { lq, lk, d, dv } = spec;
   const subgroups = target.subgroups === true;
-  const R = spec.rows ?? queriesPerLane(lq);
-  const block = LANES * R;
-  const G = Math.ceil(lk / LANES);
-  const qBlocks = Math.ceil(lq / block);
   const batches = Math.max(1, count(spec.batch));
+  const shape = tileShape(batches * lq * lk, lq, lk);
+  const R = spec.rows ?? shape.rows;
+  const block = LANES * R;
+  const KG = spec.groups ?? shape.groups;
+  const KT = LANES * KG;
+  const G = Math.ceil(lk / KT);
+  const kgs = Array.from({ length: KG }, (_, i) => i);
+  const kv = (prefix: string, t: number) => `${prefix}${Math.floor(t / LANES)}_${t % LANES}`;
+  const qBlocks = Math.ceil(lq / block);
   const dispatch = grid(qBlocks * batches, target);
   const q = new Operand("q", spec.q, d);
   const k = new Operand("k", spec.k, d);
@@ -155,14 +174,15 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
     probs: "f32",
   };
   const rows = Array.from({ length: R }, (_, r) => r);
-  const keys = Array.from({ length: LANES }, (_, t) => t);
+  const keys = Array.from({ length: KT }, (_, t) => t);
+  const lanes = Array.from({ length: LANES }, (_, t) => t);
   const NEG_INF = "f32_bits(0xff800000u)";
   const D4 = Math.ceil(d / 4);
   // Output columns: vec4s when dv allows, else scalars.
   const vecCols = dv % 4 === 0;
   const U = vecCols ? dv / 4 : dv;
   const colType = vecCols ? "vec4<f32>" : "f32";
-  const vLoad = (u: string) => (vecCols ? v.vec("vo", u) : v.at("vo", u));
+  const vLoad = (base: string, u: string) => (vecCols ? v.vec(base, u) : v.at(base, u));
   const oStore = (base: string, u: string, x: string): string[] => {
     if (!vecCols) return [`${o.at(base, u)} = ${x};`];
     if (o.unit === 4) return [`o[${base} + ${u}] = ${x};`];
@@ -174,7 +194,7 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
   const tiles = spec.causal ? "gEnd" : opaqueCount(G);
   const m = spec.mask;
   const masked = (r: number, t: number): string[] => [
-    ...(lk % LANES !== 0 ? [`j0 + ${t}u >= ${lk}u`] : []),
+    ...(lk % KT !== 0 ? [`j0 + ${t}u >= ${lk}u`] : []),
     ...(spec.causal ? [`j0 + ${t}u > r${r}`] : []),
     ...(m ? [`mask[mz + r${r} * ${m.row}u + min(j0 + ${t}u, ${lk - 1}u) * ${m.col}u] == 0i`] : []),
   ];
@@ -183,11 +203,11 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
   // workgroup memory between barriers.
   const share = (name: string, x: string, via: "wk" | "wv"): string[] =>
     subgroups
-      ? [`let ${name}l = ${x};`, ...keys.map((t) => `let ${name}${t} = subgroupBroadcast(${name}l, ${t}u);`)]
+      ? [`let ${name}l = ${x};`, ...lanes.map((t) => `let ${name}${t} = subgroupBroadcast(${name}l, ${t}u);`)]
       : [
           `${via}[lid.x] = ${x};`,
           "workgroupBarrier();",
-          ...keys.map((t) => `let ${name}${t} = ${via}[${t}u];`),
+          ...lanes.map((t) => `let ${name}${t} = ${via}[${t}u];`),
           "workgroupBarrier();",
         ];
 
@@ -213,7 +233,7 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
     `  let oz = ${batchOffset(spec.batch, spec.out.batch, o.unit)};`,
     ...(m ? [`  let mz = ${batchOffset(spec.batch, m.batch, 1)};`] : []),
     ...(spec.causal
-      ? [`  let gEnd = min(${opaqueCount(G)}, (min(q0 + ${block}u, ${lq}u) + ${LANES - 1}u) / ${LANES}u);`]
+      ? [`  let gEnd = min(${opaqueCount(G)}, (min(q0 + ${block}u, ${lq}u) + ${KT - 1}u) / ${KT}u);`]
       : []),
     ...rows.flatMap((r) => [
       `  let r${r} = min(q0 + lid.x + ${r * LANES}u, ${lq - 1}u);`,
@@ -230,16 +250,18 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
     ]),
     ...(spec.saveProbs ? rows.map((r) => `  let po${r} = (z * ${lq}u + r${r}) * ${lk}u;`) : []),
     `  for (var g = 0u; g < ${tiles}; g++) {`,
-    `    let j0 = g * ${LANES}u;`,
-    // This lane's key of the tile, read once for all lanes.
-    `    let j = min(j0 + lid.x, ${lk - 1}u);`,
-    `    let ko = kz + j * ${k.rowStride}u;`,
-    `    let vo = vz + j * ${v.rowStride}u;`,
+    `    let j0 = g * ${KT}u;`,
+    // This lane's keys of the tile, read once for all lanes.
+    ...kgs.flatMap((i) => [
+      `    let jl${i} = min(j0 + lid.x + ${i * LANES}u, ${lk - 1}u);`,
+      `    let ko${i} = kz + jl${i} * ${k.rowStride}u;`,
+      `    let vo${i} = vz + jl${i} * ${v.rowStride}u;`,
+    ]),
     ...rows.flatMap((r) => keys.map((t) => `    var a${r}_${t} = 0.0f;`)),
     `    for (var c = 0u; c < ${opaqueCount(D4)}; c++) {`,
     ...rows.map((r) => `      let x${r} = qa${r}[c];`),
-    ...share("y", k.vec("ko", "c"), "wk").map((x) => `      ${x}`),
-    ...keys.flatMap((t) => rows.map((r) => `      a${r}_${t} += dot(x${r}, y${t});`)),
+    ...kgs.flatMap((i) => share(`y${i}_`, k.vec(`ko${i}`, "c"), "wk").map((x) => `      ${x}`)),
+    ...keys.flatMap((t) => rows.map((r) => `      a${r}_${t} += dot(x${r}, ${kv("y", t)});`)),
     "    }",
     ...rows.flatMap((r) =>
       keys.map((t) => {
@@ -260,7 +282,7 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
         ? [
             `    if (q0 + lid.x + ${r * LANES}u < ${lq}u) {`,
             ...keys.flatMap((t) =>
-              lk % LANES === 0
+              lk % KT === 0
                 ? [`      probs[po${r} + j0 + ${t}u] = s${r}_${t};`]
                 : [
                     `      if (j0 + ${t}u < ${lk}u) {`,
@@ -273,9 +295,10 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
         : []),
     ]),
     `    for (var u = 0u; u < ${opaqueCount(U)}; u++) {`,
-    ...share("w", vLoad("u"), "wv").map((x) => `      ${x}`),
+    ...kgs.flatMap((i) => share(`w${i}_`, vLoad(`vo${i}`, "u"), "wv").map((x) => `      ${x}`)),
     ...rows.map(
-      (r) => `      o${r}[u] = o${r}[u] * e${r} + (${keys.map((t) => `p${r}_${t} * w${t}`).join(" + ")});`,
+      (r) =>
+        `      o${r}[u] = o${r}[u] * e${r} + (${keys.map((t) => `p${r}_${t} * ${kv("w", t)}`).join(" + ")});`,
     ),
     "    }",
     "  }",
@@ -289,7 +312,7 @@ export function attentionKernel(spec: AttentionSpec, target: KernelTarget = DEFA
       // Keys past a causal block's last tile were never visited: probability 0.
       lines.push(
         `    for (var j = 0u; j < ${opaqueCount(lk)}; j++) {`,
-        `      probs[po${r} + j] = select(0.0f, exp(probs[po${r} + j] - m${r}) * inv, j < ${tiles} * ${LANES}u);`,
+        `      probs[po${r} + j] = select(0.0f, exp(probs[po${r} + j] - m${r}) * inv, j < ${tiles} * ${KT}u);`,
         "    }",
       );
     }

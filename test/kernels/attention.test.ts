@@ -1,7 +1,8 @@
 // The fused attention kernel (one dispatch per attention composite, the head split and merge
 // permutes folded into its indexing) against the reference interpreter: causal and explicit
-// masks, odd head sizes, CLIP's sequence lengths (50 image tokens, 77 text tokens, up to 257), and
-// the backward through the composite's rule with the kernel's saved probabilities.
+// masks, odd head sizes, CLIP's sequence lengths (50 image tokens, 77 text tokens, up to 257), the
+// larger tiles of long attention, and the backward through the composite's rule with the kernel's
+// saved probabilities.
 
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
@@ -101,6 +102,26 @@ describe.skipIf(!device)("fused attention", () => {
       expect(names.filter((n) => n.startsWith("copy"))).toEqual([]);
       // Projections of width up to 64 on both sides: sums of ~4000 products per output.
       await check(graph, [y.id], tokens, { rtol: 1e-4, atol: 3e-5 });
+    }
+  });
+
+  it("a million query-key pairs and more take the large tiles: 197 tokens, and 150 causal with a mask", async () => {
+    for (const [batch, tokens, d, dv, masked] of [
+      [64, 197, 5, 6, false],
+      [48, 150, 8, 4, true],
+    ] as const) {
+      const b = new GraphBuilder();
+      const q = b.input("q", [batch, tokens, d]);
+      const k = b.input("k", [batch, tokens, d]);
+      const v = b.input("v", [batch, tokens, dv]);
+      const m = masked ? b.input("mask", [tokens, tokens], "bool") : undefined;
+      const o = attention(b, q, k, v, { causal: masked, ...(m ? { mask: m } : {}) });
+      b.output("o", o);
+      const graph = b.build();
+      expect(lowerGraph(graph, [o.id]).steps.map((s) => s.kernel.name)).toEqual([
+        expect.stringMatching(/^attention\[/),
+      ]);
+      await check(graph, [o.id], tokens);
     }
   });
 

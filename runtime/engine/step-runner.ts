@@ -107,28 +107,28 @@ export class StepRunner {
   }
 
   /**
-   * One step of `g` on a batch of `images`: `feeds(withParams)` gives its feeds (the parameters too where
-   * no device trainer holds them); returns the loss (before the update).
+   * One step of `g` on a batch of `images` with `feeds` (the parameters left out: a device trainer holds
+   * them, else they are added here, as they stand after the step before); returns the loss (before the
+   * update).
    */
   async step(
     g: StepGraph,
-    feeds: (withParams: boolean) => Map<ValueId, Tensor>,
+    feeds: ReadonlyMap<ValueId, Tensor>,
     lr: LearningRate,
     images: number,
     at: { step: number; epoch: number },
   ): Promise<number> {
-    const { backend, optimizer, hostParams, trainable } = this.o;
+    const { backend, backbone, weightCache, optimizer, hostParams, trainable } = this.o;
     const finite = (loss: number) => {
       if (!Number.isFinite(loss))
         throw new RunError(`the loss is ${loss} at step ${at.step + 1} (epoch ${at.epoch + 1})`);
       return loss;
     };
     const trainer = await this.trainerFor(g);
-    const f = feeds(!trainer);
     if (trainer) {
       const t0 = performance.now();
       const loss = await trainer.step(
-        f,
+        feeds,
         optimizer.groups.map((group) => lr(group.lr)),
       );
       this.deviceAhead = true;
@@ -140,6 +140,7 @@ export class StepRunner {
       }
       return finite(loss);
     }
+    const f = new Map([...paramFeeds(g.graph, backbone.checkpoint, weightCache), ...feeds]);
     const outs = [g.loss, ...g.grads.values()];
     if (backend.kind === "webgpu") await backend.warmUp(g.graph, f, outs);
     const t0 = performance.now();

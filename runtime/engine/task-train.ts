@@ -160,14 +160,13 @@ export function taskTraining(
           label: `${stage} epoch ${e + 1}/${epochs}`,
           stepGraph,
           runner,
-          feeds: (g, rows, withParams) =>
-            stepFeeds(g, rows, withParams, {
+          feeds: (g, rows, at) =>
+            stepFeeds(g, rows, {
               backbone,
-              weightCache,
               prompts,
               constants: new Map(),
               source,
-              counters: { epoch: e, epochs, step, steps: totalSteps },
+              counters: { epoch: e, epochs, step: at, steps: totalSteps },
             }),
           lr: () => schedule({ step, epoch: e, steps: totalSteps, epochs }),
           onStep: (loss, lr) => {

@@ -50,7 +50,7 @@ import {
   promptsPerClass,
   promptTensors,
 } from "./evaluate.ts";
-import { type Backbone, loadBackbone, paramFeeds } from "./model.ts";
+import { type Backbone, loadBackbone } from "./model.ts";
 import { createOptimizer, type HostParam, type LearningRate } from "./optimizer.ts";
 import { seededPermutation } from "./permutation.ts";
 import { captionPrompts, contextPromptSpec, type PromptTensors } from "./prompts.ts";
@@ -101,6 +101,8 @@ const COUNTERS = new Set(["epoch", "epochs", "step", "steps"]);
 export interface TrainRunOptions extends RunOptions {
   /** A run directory to continue from its last checkpoint (the IR is the one it holds). */
   readonly resume?: string;
+  /** Batches prepared while a step runs (trainEpoch's `lookahead`; tests compare it with 0). */
+  readonly lookahead?: number;
 }
 
 export interface TrainResult extends RunResult {
@@ -459,7 +461,12 @@ export function parseAugment(list: JsonValue | undefined): Augmentation {
   return { ...(crop ? { crop } : {}), ...(flip !== undefined ? { flip } : {}) };
 }
 
-/** A training batch [B, 3, S, S]: each image cropped/flipped by (seed, epoch, index), then normalised. */
+/**
+ * A training batch [B, 3, S, S]: each image cropped/flipped by (seed, epoch, index), then normalised. Each
+ * image is augmented as soon as it is decoded, so the main thread works in one short slice per image and
+ * the device's callbacks get through between them; each image draws from its own stream, so the order in
+ * which decodes finish changes nothing. A bad image rejects with the first failure in batch order.
+ */
 async function trainPixels(
   items: readonly DataItem[],
   size: number,
@@ -469,31 +476,31 @@ async function trainPixels(
 ): Promise<Tensor> {
   const per = 3 * size * size;
   const out = new Float32Array(items.length * per);
-  const decoded = await Promise.allSettled(items.map((it) => decodeRgb(it.path)));
-  decoded.forEach((r, i) => {
-    if (r.status === "rejected") throw r.reason;
-    const item = items[i]!;
-    const random = augmentRandom(seed, epoch, item.index);
-    let image = r.value;
-    if (aug.crop) {
-      const box = randomResizedCropBox(image.width, image.height, random, aug.crop.scale, aug.crop.ratio);
-      image = resizeBicubic(cropRgb(image, box.left, box.top, box.width, box.height), size, size);
-    } else image = resizeAndCrop(image, size);
-    if (aug.flip !== undefined && random() < aug.flip) image = flipRgb(image);
-    normalizeInto(image, out, i * per);
-  });
+  const done = await Promise.allSettled(
+    items.map(async (item, i) => {
+      let image = await decodeRgb(item.path);
+      const random = augmentRandom(seed, epoch, item.index);
+      if (aug.crop) {
+        const box = randomResizedCropBox(image.width, image.height, random, aug.crop.scale, aug.crop.ratio);
+        image = resizeBicubic(cropRgb(image, box.left, box.top, box.width, box.height), size, size);
+      } else image = resizeAndCrop(image, size);
+      if (aug.flip !== undefined && random() < aug.flip) image = flipRgb(image);
+      normalizeInto(image, out, i * per);
+    }),
+  );
+  for (const r of done) if (r.status === "rejected") throw r.reason;
   return { shape: [items.length, 3, size, size], data: Float64Array.from(out) };
 }
 
 /** What a step's feeds read besides its rows: the class prompts (captions where none), the constants. */
 export interface FeedContext {
   readonly backbone: Backbone;
-  readonly weightCache: Map<string, Tensor>;
   /** The class prompts; undefined: the rows' captions are the text side. */
   readonly prompts: PromptTensors | undefined;
   readonly constants: ReadonlyMap<string, Tensor>;
   /** The rows' source (whether it hides its labels; its description for messages). */
   readonly source: DataSource;
+  /** The step counters the graph may read; `step` is the step the feeds are for (0-based). */
   readonly counters: {
     readonly epoch: number;
     readonly epochs: number;
@@ -502,16 +509,12 @@ export interface FeedContext {
   };
 }
 
-/** A step's feeds for `rows`; the params too where no device trainer holds them (`withParams`). */
-export function stepFeeds(
-  g: StepGraph,
-  rows: readonly DataItem[],
-  withParams: boolean,
-  c: FeedContext,
-): Map<ValueId, Tensor> {
-  const feeds = withParams
-    ? paramFeeds(g.graph, c.backbone.checkpoint, c.weightCache)
-    : new Map<ValueId, Tensor>();
+/**
+ * A step's feeds for `rows`, the parameters left out (StepRunner adds them where no device trainer holds
+ * them): all of it is known before the step before it ends, so it is prepared ahead.
+ */
+export function stepFeeds(g: StepGraph, rows: readonly DataItem[], c: FeedContext): Map<ValueId, Tensor> {
+  const feeds = new Map<ValueId, Tensor>();
   const text =
     c.prompts ??
     captionPrompts(
@@ -563,7 +566,8 @@ export interface EpochPlan {
   readonly label: string;
   readonly stepGraph: (batch: number) => StepGraph;
   readonly runner: StepRunner;
-  readonly feeds: (g: StepGraph, rows: readonly DataItem[], withParams: boolean) => Map<ValueId, Tensor>;
+  /** The feeds of `rows` (stepFeeds) for the caller's step `step` (0-based; the steps before counted). */
+  readonly feeds: (g: StepGraph, rows: readonly DataItem[], step: number) => Map<ValueId, Tensor>;
   /** The learning rate of the step about to be taken. */
   readonly lr: () => LearningRate;
   /** After each step (the caller counts steps and logs them). */
@@ -571,11 +575,24 @@ export interface EpochPlan {
   readonly position: () => { step: number; epoch: number };
   readonly reporter: ProgressReporter;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Batches prepared (decoded, augmented, fed) while a step runs; 0 prepares each one after the step before
+   * it (tests compare the two). The batches and the losses are the same whatever the value.
+   */
+  readonly lookahead?: number;
+}
+
+/** A batch ready to step on: its rows, its step graph and its feeds (pixels included, parameters not). */
+interface PreparedBatch {
+  readonly rows: readonly DataItem[];
+  readonly graph: StepGraph;
+  readonly feeds: Map<ValueId, Tensor>;
 }
 
 /**
- * One epoch of steps over `items` in batches of `batch` (the next batch decoded and augmented while the
- * current one runs); returns the mean loss.
+ * One epoch of steps over `items` in batches of `batch`, the next batch prepared on the host (sharp decodes
+ * on libuv's threads, the augmentation and feeds between the device's callbacks) while the device runs the
+ * current step; returns the mean loss. A batch that fails to prepare fails the step it is for.
  */
 export async function trainEpoch(e: EpochPlan): Promise<number> {
   const batches: DataItem[][] = [];
@@ -583,23 +600,33 @@ export async function trainEpoch(e: EpochPlan): Promise<number> {
     batches.push(e.order.slice(i * e.batch, (i + 1) * e.batch).map((k) => e.items[k]!));
   const task = e.reporter.task(e.label, batches.length, { unit: "step" });
   const size = e.stepGraph(batches[0]!.length).imageSize;
-  const load = (i: number) => trainPixels(batches[i]!, size, e.augment, e.seed, e.epoch);
-  let next: Promise<Tensor> | undefined = load(0);
+  const firstStep = e.position().step;
+  const prepare = async (i: number): Promise<PreparedBatch> => {
+    const rows = batches[i]!;
+    const graph = e.stepGraph(rows.length);
+    const feeds = e.feeds(graph, rows, firstStep + i);
+    feeds.set(graph.pixels, await trainPixels(rows, size, e.augment, e.seed, e.epoch));
+    return { rows, graph, feeds };
+  };
+  const lookahead = e.lookahead ?? 1;
+  const pending: Promise<PreparedBatch>[] = [];
+  let started = 0;
+  const startUpTo = (last: number) => {
+    for (; started <= Math.min(last, batches.length - 1); started++) {
+      const batch = prepare(started);
+      // Awaited in turn; one left behind by a step that throws must not reject unhandled.
+      batch.catch(() => {});
+      pending.push(batch);
+    }
+  };
   let total = 0;
   for (let i = 0; i < batches.length; i++) {
     checkAborted(e.signal);
-    const rows = batches[i]!;
-    const g = e.stepGraph(rows.length);
-    const pixels = await next!;
-    next = i + 1 < batches.length ? load(i + 1) : undefined;
-    next?.catch(() => {});
+    startUpTo(i);
+    const { rows, graph, feeds } = await pending.shift()!;
+    startUpTo(i + lookahead);
     const lr = e.lr();
-    const feeds = (withParams: boolean) => {
-      const f = e.feeds(g, rows, withParams);
-      f.set(g.pixels, pixels);
-      return f;
-    };
-    const loss = await e.runner.step(g, feeds, lr, rows.length, e.position());
+    const loss = await e.runner.step(graph, feeds, lr, rows.length, e.position());
     e.onStep(loss, lr);
     total += loss;
     task.increment(1, { loss: loss.toFixed(4) });
@@ -911,14 +938,13 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
       params.trainable,
       seed,
     );
-    const feedsFor = (g: StepGraph, rows: readonly DataItem[], epoch: number, withParams: boolean) =>
-      stepFeeds(g, rows, withParams, {
+    const feedsFor = (g: StepGraph, rows: readonly DataItem[], epoch: number, at: number) =>
+      stepFeeds(g, rows, {
         backbone,
-        weightCache,
         prompts,
         constants,
         source,
-        counters: { epoch, epochs, step, steps: totalSteps },
+        counters: { epoch, epochs, step: at, steps: totalSteps },
       });
 
     for (let epoch = startEpoch; epoch < epochs; epoch++) {
@@ -933,7 +959,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
         label: `epoch ${epoch + 1}/${epochs}`,
         stepGraph,
         runner,
-        feeds: (g, rows, withParams) => feedsFor(g, rows, epoch, withParams),
+        feeds: (g, rows, at) => feedsFor(g, rows, epoch, at),
         lr: () => schedule({ step, epoch, steps: totalSteps, epochs }),
         onStep: (loss, lr) => {
           step++;
@@ -944,6 +970,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
         position: () => ({ step, epoch }),
         reporter,
         signal: options.signal,
+        ...(options.lookahead !== undefined ? { lookahead: options.lookahead } : {}),
       });
       run.log({ kind: "epoch", epoch: epoch + 1, values: { loss: epochLoss } });
       await checkpoint(epoch + 1);

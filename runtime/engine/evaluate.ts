@@ -9,7 +9,7 @@ import { isJsonObject, type JsonValue } from "../../compiler/values.ts";
 import type { DataSource } from "../data/sources/types.ts";
 import { preprocessBatch } from "../image/preprocess.ts";
 import type { ProgressReporter } from "../progress/reporter.ts";
-import type { Tensor } from "../reference/tensor.ts";
+import type { Feed, Tensor } from "../reference/tensor.ts";
 import type { Backend } from "./backend.ts";
 import { RunError } from "./errors.ts";
 import { type ComputedMetrics, computeMetrics } from "./metrics.ts";
@@ -165,10 +165,11 @@ export async function forwardSource(
   const per = 3 * S * S;
   const gathered = outIds.map(() => ({ data: new Float64Array(0), rows: items.length, cols: 0 }));
 
-  const loadPixels = async (start: number): Promise<Tensor> => {
+  // Pixels stay f32 (preprocessing's precision): the device takes them as they are.
+  const loadPixels = async (start: number): Promise<Feed> => {
     const paths = items.slice(start, start + B).map((it) => it.path);
     const pixels = await preprocessBatch(paths, { size: S });
-    const data = new Float64Array(B * per);
+    const data = new Float32Array(B * per);
     data.set(pixels);
     return { shape: [B, 3, S, S], data };
   };
@@ -180,7 +181,7 @@ export async function forwardSource(
     return { shape: [B, D], data };
   };
   const load = cached ? loadFeatures : loadPixels;
-  let next: Promise<Tensor> | undefined = load(0);
+  let next: Promise<Feed> | undefined = load(0);
   feeds.set(batchInput, await next);
   if (computed.length > 0) await ctx.backend.warmUp(split.image, feeds, computed);
   const task = ctx.reporter.task(label, items.length, { unit: cached ? "row" : "img" });
@@ -191,7 +192,8 @@ export async function forwardSource(
     next = start + B < items.length ? load(start + B) : undefined;
     next?.catch(() => {});
     feeds.set(batchInput, input);
-    const values = computed.length > 0 ? await ctx.backend.run(split.image, feeds, computed) : new Map();
+    const values: Map<ValueId, Feed> =
+      computed.length > 0 ? await ctx.backend.run(split.image, feeds, computed) : new Map();
     values.set(batchInput, input);
     const n = Math.min(B, items.length - start);
     outIds.forEach((id, k) => {

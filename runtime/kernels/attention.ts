@@ -120,10 +120,11 @@ class Operand {
  * rows past the last query and keys past the last key are computed for nothing. Fitted on lavapipe
  * (197 and 50 tokens, rows 3-7, 1-4 groups): a tile costs groups * (0.17 + rows) + 0.7 * rows + 0.4
  * query-row-groups. Capped at 15 row-groups per invocation (larger ones compile for 6-10 s), and at
- * 4 for attention under a million query-key pairs, whose run time is no reason to compile for seconds.
+ * 4 under 2^17 query-key pairs (a tiny model's: 32 images x 4 heads x 17^2 tokens is 37k), whose run
+ * time is no reason to compile for seconds.
  */
 function tileShape(pairs: number, lq: number, lk: number): { rows: number; groups: number } {
-  const most = pairs < 2 ** 20 ? 4 : 15;
+  const most = pairs < 2 ** 17 ? 4 : 15;
   let best = { rows: 1, groups: 1 };
   let bestCost = Number.POSITIVE_INFINITY;
   for (let groups = 1; groups <= 3; groups++) {

@@ -1,9 +1,11 @@
 // Batched matmul C[..., M, N] = op(A)[..., M, K] op(B)[..., K, N], op = optional transpose, batch
 // axes broadcast. Two variants:
 //  - "register": no shared memory, 8-invocation workgroups, each invocation owning 8 rows x 2 vec4
-//    columns (16 vec4 accumulators), adjacent lanes on adjacent columns, a plain k loop loading
-//    2 vec4 of B and 8 scalars of A per step. Best on CPUs (lavapipe), where each storage load is
-//    costly and barriers are slow: most arithmetic per load.
+//    columns (16 vec4 accumulators; larger tiles per shape class), adjacent lanes on adjacent
+//    columns, a plain k loop loading 2 vec4 of B and 8 scalars of A per step. Best on CPUs
+//    (lavapipe), where each storage load is costly and barriers are slow: most arithmetic per load.
+//    Where subgroups are exactly the 8 lanes, the lanes read 8 different rows of A and broadcast
+//    them, instead of each reading every row (broadcastA).
 //  - "tiled": 16x16 workgroups, 64x64 output tiles staged through workgroup memory in k-steps of 16,
 //    4x4 outputs per invocation. What real GPUs want.
 // The runtime's autotuner picks one per adapter. With the register kernel, lowering copies a large
@@ -151,11 +153,16 @@ export interface RegisterTile {
   readonly cols: number;
   /** Workgroup x walks row groups (consecutive workgroups share a strip of B) instead of column groups. */
   readonly rowsFirst?: boolean;
+  /**
+   * Each lane reads its own rows of A and hands them to the others with subgroupBroadcast (needs
+   * subgroups of exactly LANES invocations and rows a multiple of LANES): 1/8 of A's loads.
+   */
+  readonly broadcastA?: boolean;
 }
 
 export const DEFAULT_REGISTER_TILE: RegisterTile = { rows: 8, cols: 2 };
 
-/** The tiles the autotuner tries for the large shape classes. */
+/** The tiles the autotuner tries for the large shape classes (without subgroups of LANES). */
 export const REGISTER_TILES: readonly RegisterTile[] = [
   DEFAULT_REGISTER_TILE,
   { rows: 8, cols: 4 },
@@ -180,6 +187,28 @@ export const DEFAULT_MATMUL_TILES: MatmulTiles = {
   small: DEFAULT_REGISTER_TILE,
   wide: { rows: 12, cols: 4 },
   deep: { rows: 12, cols: 4 },
+};
+
+/**
+ * The tiles the autotuner tries for the large shape classes where subgroups are exactly the
+ * workgroup's LANES. Lavapipe loads storage one lane and one scalar at a time (about 7 instructions
+ * each, with its bounds check); every lane reading the same row of A made A's loads 8x what they
+ * need be, the most of a k step's cost. With A read once and broadcast, a k step costs mostly B's
+ * 4 x cols loads and the accumulators, so taller tiles pay: 24 x 2 to 24 x 3 measured 1.3-1.8x the
+ * 16 x 4 of REGISTER_TILES at ViT-B shapes on lavapipe (one process, same load).
+ */
+export const BROADCAST_TILES: readonly RegisterTile[] = [
+  { rows: 24, cols: 2, broadcastA: true },
+  { rows: 24, cols: 2, broadcastA: true, rowsFirst: true },
+  { rows: 24, cols: 3, broadcastA: true },
+  { rows: 32, cols: 2, broadcastA: true },
+];
+
+/** The tiles for an untuned adapter whose subgroups are exactly LANES (lavapipe). */
+export const BROADCAST_MATMUL_TILES: MatmulTiles = {
+  small: DEFAULT_REGISTER_TILE,
+  wide: BROADCAST_TILES[0]!,
+  deep: BROADCAST_TILES[1]!,
 };
 
 const DEEP_K = 2048;
@@ -213,7 +242,8 @@ export function matmulKernel(
   return registerKernel(spec, "rows" in tiles ? tiles : tiles[matmulShapeClass(spec)]);
 }
 
-const LANES = 8;
+/** Invocations per workgroup of the register kernel: one SIMD batch of lavapipe's 256-bit vectors. */
+export const LANES = 8;
 
 /**
  * A batched product whose B is shared by every batch and whose A and C are contiguous is one product
@@ -233,6 +263,8 @@ function registerKernel(spec: MatmulSpec, tile: RegisterTile): Kernel {
   const d = flattenBatch(named, spec);
   const { m, n, k } = d;
   const ROWS = tile.rows;
+  if (tile.broadcastA && ROWS % LANES !== 0)
+    throw new Error(`matmul tile ${ROWS} rows: broadcastA needs a multiple of ${LANES} rows`);
   const vecB = !spec.transB && n % 4 === 0;
   const vecC = n % 4 === 0;
   const n4 = Math.ceil(n / 4);
@@ -246,7 +278,6 @@ function registerKernel(spec: MatmulSpec, tile: RegisterTile): Kernel {
   const L = layout(spec, vecB ? "vec4<f32>" : "f32", vecC ? "vec4<f32>" : "f32");
   const rows = Array.from({ length: ROWS }, (_, i) => i);
   const cols = Array.from({ length: tile.cols }, (_, j) => j);
-  const aAt = (i: number) => (spec.transA ? `a[ra${i} + k * ${m}u]` : `a[ra${i} + k]`);
   const bLoad = (j: number) => {
     if (vecB) return `b[bb + k * ${n4}u + lc${j}]`;
     const el = (q: number) =>
@@ -255,6 +286,14 @@ function registerKernel(spec: MatmulSpec, tile: RegisterTile): Kernel {
         : `b[bb + k * ${n}u + min(lc${j} * 4u + ${q}u, ${n - 1}u)]`;
     return `vec4<f32>(${[0, 1, 2, 3].map(el).join(", ")})`;
   };
+  const clampRow = (row: string) => `min(${row}, ${m - 1}u)`;
+  const rowOffset = (row: string) => (spec.transA ? `aa + ${row}` : `aa + ${row} * ${k}u`);
+  const aAt = (offset: string) => (spec.transA ? `a[${offset} + k * ${m}u]` : `a[${offset} + k]`);
+  // With broadcastA, lane l reads row row0 + 8p + l and row i is lane i % 8's value of read i / 8.
+  const reads = tile.broadcastA ? ROWS / LANES : ROWS;
+  const aRead = (p: number) =>
+    aAt(tile.broadcastA ? rowOffset(clampRow(`row0 + ${p * LANES}u + lid.x`)) : `ra${p}`);
+  const aValue = (i: number) => (tile.broadcastA ? `subgroupBroadcast(a${i >> 3}, ${i & 7}u)` : `a${i}`);
   const lines = [
     `@compute @workgroup_size(${LANES})`,
     `fn main(${BUILTINS}) {`,
@@ -265,16 +304,12 @@ function registerKernel(spec: MatmulSpec, tile: RegisterTile): Kernel {
     `  let row0 = ${rowGroup} * ${ROWS}u;`,
     ...cols.map((j) => `  let c${j} = ${colGroup} * ${span}u + lid.x${j > 0 ? ` + ${j * LANES}u` : ""};`),
     ...cols.map((j) => `  let lc${j} = min(c${j}, ${n4 - 1}u);`),
-    ...rows.map((i) =>
-      spec.transA
-        ? `  let ra${i} = aa + min(row0 + ${i}u, ${m - 1}u);`
-        : `  let ra${i} = aa + min(row0 + ${i}u, ${m - 1}u) * ${k}u;`,
-    ),
+    ...(tile.broadcastA ? [] : rows.map((i) => `  let ra${i} = ${rowOffset(clampRow(`row0 + ${i}u`))};`)),
     ...rows.flatMap((i) => cols.map((j) => `  var acc${i}_${j} = vec4<f32>(0.0f);`)),
     `  for (var k = 0u; k < ${k}u; k++) {`,
     ...cols.map((j) => `    let b${j} = ${bLoad(j)};`),
-    ...rows.map((i) => `    let a${i} = ${aAt(i)};`),
-    ...rows.flatMap((i) => cols.map((j) => `    acc${i}_${j} += a${i} * b${j};`)),
+    ...Array.from({ length: reads }, (_, p) => `    let a${p} = ${aRead(p)};`),
+    ...rows.flatMap((i) => cols.map((j) => `    acc${i}_${j} += ${aValue(i)} * b${j};`)),
     "  }",
     ...rows.flatMap((i) => {
       const out = [`  if (row0 + ${i}u < ${m}u) {`];
@@ -307,12 +342,15 @@ function registerKernel(spec: MatmulSpec, tile: RegisterTile): Kernel {
     "}",
   ];
   const tileTag =
-    tile.rows === DEFAULT_REGISTER_TILE.rows && tile.cols === DEFAULT_REGISTER_TILE.cols && !tile.rowsFirst
+    tile.rows === DEFAULT_REGISTER_TILE.rows &&
+    tile.cols === DEFAULT_REGISTER_TILE.cols &&
+    !tile.rowsFirst &&
+    !tile.broadcastA
       ? ""
-      : `;r${tile.rows}c${tile.cols}${tile.rowsFirst ? "y" : ""}`;
+      : `;r${tile.rows}c${tile.cols}${tile.rowsFirst ? "y" : ""}${tile.broadcastA ? "s" : ""}`;
   return {
     name: `matmul_register[${named.batch.length ? `${named.batch.join("x")}x` : ""}${named.m}x${k}x${n}${spec.transA ? ";tA" : ""}${spec.transB ? ";tB" : ""}${tileTag}${L.tag}]`,
-    code: `${declareBindings(L.bindings, L.types)}\n\n${L.fn}${lines.join("\n")}\n`,
+    code: `${tile.broadcastA ? "enable subgroups;\n\n" : ""}${declareBindings(L.bindings, L.types)}\n\n${L.fn}${lines.join("\n")}\n`,
     bindings: L.bindings,
     workgroupSize: [LANES, 1, 1],
     dispatch,

@@ -1,14 +1,17 @@
-// The register matmul at every tile the autotuner may choose: random shapes that are not multiples
-// of any tile (rows, vec4 column groups, lanes), transposes, batches that fold into rows (a shared B)
-// and ones that do not, and a bias + QuickGELU epilogue, all against the reference interpreter; and
-// the shape classes the tiles are chosen by.
+// The register matmul at every tile the autotuner may choose (those broadcasting A where subgroups
+// are the kernel's lanes): random shapes that are not multiples of any tile (rows, vec4 column
+// groups, lanes), transposes, batches that fold into rows (a shared B) and ones that do not, and a
+// bias + QuickGELU epilogue, all against the reference interpreter; and the shape classes the tiles
+// are chosen by.
 
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import type { ValueId } from "../../compiler/graph/graph.ts";
+import { subgroupsOfLanes, tileLabel } from "../../runtime/executor/autotune.ts";
 import { createExecutor } from "../../runtime/executor/executor.ts";
 import {
+  BROADCAST_TILES,
   DEFAULT_MATMUL_TILES,
   type MatmulSpec,
   matmulKernel,
@@ -48,6 +51,18 @@ describe("register matmul tiles", () => {
     expect(shared.dispatch).toEqual([Math.ceil(3072 / 4 / 32), Math.ceil(197 / 12), 32]);
   });
 
+  it("broadcasting A, reads one row of A per lane per k step and broadcasts the rest", () => {
+    const k = matmulKernel(plain(1600, 768, 2304), "register", { rows: 24, cols: 2, broadcastA: true });
+    expect(k.name).toBe("matmul_register[1600x768x2304;r24c2s]");
+    expect(k.code.startsWith("enable subgroups;")).toBe(true);
+    const loop = k.code.slice(k.code.indexOf("for (var k"));
+    expect(loop.match(/= a\[/g)).toHaveLength(3);
+    expect(loop.match(/subgroupBroadcast\(a2, 7u\)/g)).toHaveLength(2);
+    expect(() =>
+      matmulKernel(plain(64, 64, 64), "register", { rows: 12, cols: 2, broadcastA: true }),
+    ).toThrow(/multiple of 8 rows/);
+  });
+
   const matmulCase = fc.record({
     m: fc.integer({ min: 1, max: 45 }),
     k: fc.integer({ min: 1, max: 37 }),
@@ -60,9 +75,9 @@ describe("register matmul tiles", () => {
     seed: fc.integer(),
   });
 
-  for (const tile of REGISTER_TILES.slice(1)) {
-    it.skipIf(!device)(
-      `${tile.rows} rows x ${tile.cols} vec4 agree with the interpreter`,
+  for (const tile of [...REGISTER_TILES.slice(1), ...BROADCAST_TILES]) {
+    it.skipIf(!device || (tile.broadcastA && !subgroupsOfLanes(device)))(
+      `tile ${tileLabel(tile)} agrees with the interpreter`,
       async () => {
         const executor = await createExecutor(device!, {
           matmulTiles: { small: tile, wide: tile, deep: tile },

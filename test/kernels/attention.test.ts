@@ -1,8 +1,8 @@
 // The fused attention kernel (one dispatch per attention composite, the head split and merge
 // permutes folded into its indexing) against the reference interpreter: causal and explicit
 // masks, odd head sizes, CLIP's sequence lengths (50 image tokens, 77 text tokens, up to 257), the
-// larger tiles of long attention, and the backward through the composite's rule with the kernel's
-// saved probabilities.
+// larger tiles of long attention, the kernel without subgroups, and the backward through the
+// composite's rule with the kernel's saved probabilities.
 
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
@@ -13,6 +13,7 @@ import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
 import { linear, multiHeadAttention } from "../../compiler/graph/layers.ts";
 import { createExecutor, type Executor } from "../../runtime/executor/executor.ts";
 import { lowerGraph } from "../../runtime/executor/lower.ts";
+import type { Kernel } from "../../runtime/kernels/kernel.ts";
 import { evaluate } from "../../runtime/reference/interpreter.ts";
 import type { Tensor } from "../../runtime/reference/tensor.ts";
 import { rng } from "../graph/helpers.ts";
@@ -43,6 +44,38 @@ async function check(graph: Graph, outputs: readonly ValueId[], seed: number, to
   const want = evaluate(graph, feeds);
   const got = await executor!.evaluate(graph, feeds, outputs);
   for (const id of outputs) expectClose(got.get(id)!, want.get(id)!, tol, `%${id}`);
+}
+
+/** One kernel dispatched on its own: the f32 `inputs` bound in order, then its f32 result. */
+async function runAlone(kernel: Kernel, inputs: readonly Tensor[], outLength: number): Promise<Float32Array> {
+  const gpu = device!.device;
+  const buffer = (bytes: number, usage: number) => gpu.createBuffer({ size: Math.max(16, bytes), usage });
+  const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const args = inputs.map((t) => {
+    const data = Float32Array.from(t.data);
+    const buf = buffer(data.byteLength, storage);
+    gpu.queue.writeBuffer(buf, 0, data);
+    return buf;
+  });
+  const out = buffer(outLength * 4, storage);
+  const pipeline = await executor!.pipelines.get(kernel);
+  const pass = gpu.createCommandEncoder();
+  const compute = pass.beginComputePass();
+  compute.setPipeline(pipeline.pipeline);
+  compute.setBindGroup(
+    0,
+    gpu.createBindGroup({
+      layout: pipeline.layout,
+      entries: [...args, out].map((b, i) => ({ binding: i, resource: { buffer: b } })),
+    }),
+  );
+  compute.dispatchWorkgroups(...kernel.dispatch);
+  compute.end();
+  const read = buffer(outLength * 4, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+  pass.copyBufferToBuffer(out, 0, read, 0, outLength * 4);
+  gpu.queue.submit([pass.finish()]);
+  await read.mapAsync(GPUMapMode.READ);
+  return new Float32Array(read.getMappedRange().slice(0, outLength * 4));
 }
 
 describe.skipIf(!device)("fused attention", () => {
@@ -124,6 +157,28 @@ describe.skipIf(!device)("fused attention", () => {
       ]);
       await check(graph, [o.id], tokens);
     }
+  });
+
+  it("without subgroups (keys handed over through workgroup memory between barriers), the same", async () => {
+    const b = new GraphBuilder();
+    const q = b.input("q", [2, 19, 6]);
+    const k = b.input("k", [2, 19, 6]);
+    const v = b.input("v", [2, 19, 5]);
+    const o = attention(b, q, k, v, { causal: true });
+    b.output("o", o);
+    const graph = b.build();
+    const [step] = lowerGraph(graph, [o.id], {
+      target: { maxWorkgroupsPerDimension: 65535, subgroups: false },
+    }).steps;
+    expect(step!.kernel.code).not.toContain("subgroup");
+    const feeds = feedsFor(graph, rng(3));
+    const want = evaluate(graph, feeds).get(o.id)!;
+    const got = await runAlone(
+      step!.kernel,
+      [q, k, v].map((x) => feeds.get(x.id)!),
+      want.data.length,
+    );
+    expectClose({ shape: want.shape, data: Float64Array.from(got) }, want, TOL, "o");
   });
 
   it("backward through the composite's rule, with the probabilities the kernel saves", async () => {

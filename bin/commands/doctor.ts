@@ -9,6 +9,7 @@ import {
   cachedTuning,
   cacheFile,
   type TuneResult,
+  tileLabel,
 } from "../../runtime/executor/autotune.ts";
 import { createExecutor } from "../../runtime/executor/executor.ts";
 
@@ -26,7 +27,7 @@ function describeTuning(tuned: TuneResult | undefined): string {
     return "register kernel, default tiles (not tuned: vlmp doctor --tune times them, a few minutes on a CPU)";
   const tiles = tuned.matmulTiles
     ? `; tiles ${Object.entries(tuned.matmulTiles)
-        .map(([cls, t]) => `${cls} ${t.rows}x${t.cols}`)
+        .map(([cls, t]) => `${cls} ${tileLabel(t)}`)
         .join(", ")}`
     : "";
   return `${tuned.matmul}${tiles} (tuned; ${cacheFile(CACHE_DIR)})`;

@@ -109,7 +109,7 @@ export class StepRunner {
   /**
    * One step of `g` on a batch of `images` with `feeds` (the parameters left out: a device trainer holds
    * them, else they are added here, as they stand after the step before); returns the loss (before the
-   * update).
+   * update). `whileRunning` is host work done while a device trainer runs the step (before it, on the host).
    */
   async step(
     g: StepGraph,
@@ -117,6 +117,7 @@ export class StepRunner {
     lr: LearningRate,
     images: number,
     at: { step: number; epoch: number },
+    whileRunning?: () => void,
   ): Promise<number> {
     const { backend, backbone, weightCache, optimizer, hostParams, trainable } = this.o;
     const finite = (loss: number) => {
@@ -130,6 +131,7 @@ export class StepRunner {
       const loss = await trainer.step(
         feeds,
         optimizer.groups.map((group) => lr(group.lr)),
+        whileRunning,
       );
       this.deviceAhead = true;
       const seconds = (performance.now() - t0) / 1000;
@@ -140,6 +142,7 @@ export class StepRunner {
       }
       return finite(loss);
     }
+    whileRunning?.();
     const f = new Map([...paramFeeds(g.graph, backbone.checkpoint, weightCache), ...feeds]);
     const outs = [g.loss, ...g.grads.values()];
     if (backend.kind === "webgpu") await backend.warmUp(g.graph, f, outs);

@@ -168,7 +168,7 @@ export function taskTraining(
               source,
               counters: { epoch: e, epochs, step: at, steps: totalSteps },
             }),
-          lr: () => schedule({ step, epoch: e, steps: totalSteps, epochs }),
+          lr: (at) => schedule({ step: at, epoch: e, steps: totalSteps, epochs }),
           onStep: (loss, lr) => {
             step++;
             steps++;

@@ -568,10 +568,14 @@ export interface EpochPlan {
   readonly runner: StepRunner;
   /** The feeds of `rows` (stepFeeds) for the caller's step `step` (0-based; the steps before counted). */
   readonly feeds: (g: StepGraph, rows: readonly DataItem[], step: number) => Map<ValueId, Tensor>;
-  /** The learning rate of the step about to be taken. */
-  readonly lr: () => LearningRate;
-  /** After each step (the caller counts steps and logs them). */
+  /** The learning rate of the caller's step `step` (0-based). */
+  readonly lr: (step: number) => LearningRate;
+  /**
+   * After each step, in order (the caller counts steps and logs them): called while the device runs the
+   * next step, and for the last one (or the one before a failure) before trainEpoch returns or throws.
+   */
   readonly onStep: (loss: number, lr: LearningRate) => void;
+  /** The caller's step and epoch before the epoch's first step. */
   readonly position: () => { step: number; epoch: number };
   readonly reporter: ProgressReporter;
   readonly signal?: AbortSignal | undefined;
@@ -591,8 +595,9 @@ interface PreparedBatch {
 
 /**
  * One epoch of steps over `items` in batches of `batch`, the next batch prepared on the host (sharp decodes
- * on libuv's threads, the augmentation and feeds between the device's callbacks) while the device runs the
- * current step; returns the mean loss. A batch that fails to prepare fails the step it is for.
+ * on libuv's threads, the augmentation and feeds between the device's callbacks) and the step before
+ * logged while the device runs the current step; returns the mean loss. A batch that fails to prepare
+ * fails the step it is for.
  */
 export async function trainEpoch(e: EpochPlan): Promise<number> {
   const batches: DataItem[][] = [];
@@ -600,7 +605,7 @@ export async function trainEpoch(e: EpochPlan): Promise<number> {
     batches.push(e.order.slice(i * e.batch, (i + 1) * e.batch).map((k) => e.items[k]!));
   const task = e.reporter.task(e.label, batches.length, { unit: "step" });
   const size = e.stepGraph(batches[0]!.length).imageSize;
-  const firstStep = e.position().step;
+  const { step: firstStep, epoch } = e.position();
   const prepare = async (i: number): Promise<PreparedBatch> => {
     const rows = batches[i]!;
     const graph = e.stepGraph(rows.length);
@@ -620,16 +625,31 @@ export async function trainEpoch(e: EpochPlan): Promise<number> {
     }
   };
   let total = 0;
-  for (let i = 0; i < batches.length; i++) {
-    checkAborted(e.signal);
-    startUpTo(i);
-    const { rows, graph, feeds } = await pending.shift()!;
-    startUpTo(i + lookahead);
-    const lr = e.lr();
-    const loss = await e.runner.step(graph, feeds, lr, rows.length, e.position());
-    e.onStep(loss, lr);
-    total += loss;
-    task.increment(1, { loss: loss.toFixed(4) });
+  let finishPrevious: (() => void) | undefined;
+  const finish = () => {
+    const f = finishPrevious;
+    finishPrevious = undefined;
+    f?.();
+  };
+  try {
+    for (let i = 0; i < batches.length; i++) {
+      checkAborted(e.signal);
+      startUpTo(i);
+      const { rows, graph, feeds } = await pending.shift()!;
+      const step = firstStep + i;
+      const lr = e.lr(step);
+      const loss = await e.runner.step(graph, feeds, lr, rows.length, { step, epoch }, () => {
+        startUpTo(i + lookahead);
+        finish();
+      });
+      finishPrevious = () => {
+        e.onStep(loss, lr);
+        total += loss;
+        task.increment(1, { loss: loss.toFixed(4) });
+      };
+    }
+  } finally {
+    finish();
   }
   task.finish({ loss: (total / batches.length).toFixed(4) });
   return total / batches.length;
@@ -960,7 +980,7 @@ export async function runTraining(ir: PipelineIr, options: TrainRunOptions): Pro
         stepGraph,
         runner,
         feeds: (g, rows, at) => feedsFor(g, rows, epoch, at),
-        lr: () => schedule({ step, epoch, steps: totalSteps, epochs }),
+        lr: (at) => schedule({ step: at, epoch, steps: totalSteps, epochs }),
         onStep: (loss, lr) => {
           step++;
           losses.push(loss);

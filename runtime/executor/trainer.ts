@@ -28,8 +28,13 @@ export interface Trainer {
   /**
    * One step: forward, backward and update; resolves to the loss (before the update). `lr`: one
    * learning rate for every group, or one per group (in `groups` order, then the default group).
+   * `whileRunning`: host work done once the step is submitted, while the device runs it.
    */
-  step(feeds: ReadonlyMap<ValueId, Tensor>, lr?: number | readonly number[]): Promise<number>;
+  step(
+    feeds: ReadonlyMap<ValueId, Tensor>,
+    lr?: number | readonly number[],
+    whileRunning?: () => void,
+  ): Promise<number>;
   /** Reads the parameters back (tests, checkpoints). */
   readParams(): Promise<Map<ValueId, Tensor>>;
   /** Reads the parameters, the optimizer's state and its step count back, by parameter name. */
@@ -369,7 +374,7 @@ export async function createTrainer(
       writeState({ steps: 0, params: byName });
     },
     writeState,
-    async step(feeds, lr) {
+    async step(feeds, lr, whileRunning) {
       device.check();
       const t = ++res.t;
       res.slots.forEach((slot, k) => {
@@ -391,6 +396,7 @@ export async function createTrainer(
       const t0 = performance.now();
       gpu.queue.submit([commands]);
       recorded = record();
+      whileRunning?.();
       const slept = expectedMs >= 2 ? expectedMs * 0.85 - (performance.now() - t0) : 0;
       if (slept > 0) await sleep(slept);
       await readback.mapAsync(GPUMapMode.READ, 0, 16);

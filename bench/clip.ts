@@ -7,8 +7,9 @@
 // (the features are ~N(0, 1)-scaled, so an elementwise ratio would divide by values near zero); PyTorch
 // f32 against PyTorch f64 is printed as the floor two f32 forwards can be expected to reach.
 // Throughput: images/s after one warm-up run (shader compiles, first-run driver work): vlmp end to end as
-// `vlmp embed` runs a batch (feeds uploaded, one command buffer, features read back) and device-only
-// (the same dispatches, feeds already resident); PyTorch the forward alone.
+// `vlmp embed` runs a batch (pixels uploaded, weights resident since the warm-up, one command buffer,
+// features read back) and device-only (the same dispatches, nothing uploaded or read back); PyTorch the
+// forward alone.
 //
 // On lavapipe with 2 cores a full-depth forward takes about a minute (ViT-B/32) to several (ViT-B/16) per
 // batch, so `npm run bench` runs ONE of the 12 encoder layers by default and says so in its header: the
@@ -32,7 +33,7 @@ import { towerGraph } from "../runtime/embed/encoder.ts";
 import { autotune } from "../runtime/executor/autotune.ts";
 import { createExecutor } from "../runtime/executor/executor.ts";
 import { formatProfile, profilePrepared } from "../runtime/executor/profile.ts";
-import type { Tensor } from "../runtime/reference/tensor.ts";
+import { type Feed, markImmutable } from "../runtime/reference/tensor.ts";
 
 const BATCH = 32;
 const SEED = 6;
@@ -157,28 +158,35 @@ export async function benchClip(log: (line: string) => void = console.log): Prom
       const specs = new Map(hfClipTensors(d).map((s) => [s.key, s]));
       const index: Record<string, { shape: number[]; offset: number }> = {};
       const chunks: Float32Array[] = [];
-      const feeds = new Map<ValueId, Tensor>();
+      const feeds = new Map<ValueId, Feed>();
       let offset = 0;
-      const add = (key: string, shape: number[], data: Float32Array, id: ValueId) => {
+      // f32 as `vlmp run` and `vlmp embed` feed them; the weights immutable (resident across batches),
+      // the pixels a fresh upload every batch.
+      const add = (key: string, shape: number[], data: Float32Array, id: ValueId, weight: boolean) => {
         index[key] = { shape, offset };
         offset += data.length;
         chunks.push(data);
-        feeds.set(id, {
-          shape: [...tower.graph.nodes.find((n) => n.id === id)!.shape],
-          data: Float64Array.from(data),
-        });
+        const feed = { shape: [...tower.graph.nodes.find((n) => n.id === id)!.shape], data };
+        feeds.set(id, weight ? markImmutable(feed) : feed);
       };
       for (const [key, value] of tower.params) {
         const spec = specs.get(key);
         if (spec?.init.kind !== "normal") throw new Error(`no random init for ${key}`);
         const size = spec.shape.reduce((a, b) => a * b, 1);
-        add(key, spec.shape, normals(`${m.name}:${key}`, size, spec.init.mean ?? 0, spec.init.std), value.id);
+        add(
+          key,
+          spec.shape,
+          normals(`${m.name}:${key}`, size, spec.init.mean ?? 0, spec.init.std),
+          value.id,
+          true,
+        );
       }
       add(
         "pixels",
         [BATCH, 3, 224, 224],
         normals(`${m.name}:pixels`, BATCH * 3 * 224 * 224, 0, 1),
         pixelsIn.id,
+        false,
       );
       const all = new Float32Array(offset);
       let at = 0;

@@ -689,7 +689,7 @@ function matmulSteps(
   scratch: Scratch,
   covers: readonly ValueId[],
 ): PlanStep[] {
-  const copy = rowMajorFirst(spec, choice.variant);
+  const copy = rowMajorFirst(spec, choice.variant, choice.tiles);
   const steps: PlanStep[] = [];
   // The operand's storage (as the spec views it) with its last two axes swapped.
   const rowMajor = (shape: readonly number[], { id, dtype }: AnyNode): [readonly number[], ValueId] => {

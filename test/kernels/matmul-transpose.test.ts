@@ -1,16 +1,18 @@
 // Transposed matmul operands copied row-major before the register kernel (rowMajorFirst): the plan
 // has the copies exactly where the rule asks, the scratch they fill gets arena bytes of its own
 // while alive, and the results agree with the reference interpreter on random shapes around the
-// rule's thresholds (sizes not multiples of 4 or 8, batched and broadcast, epilogues, batch folds).
+// rule's thresholds (sizes not multiples of 4 or 8, batched and broadcast, epilogues, batch folds);
+// tiles that broadcast A read a transposed A without the copy.
 
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
+import { subgroupsOfLanes } from "../../runtime/executor/autotune.ts";
 import { createExecutor } from "../../runtime/executor/executor.ts";
 import { type KernelPlan, lowerGraph } from "../../runtime/executor/lower.ts";
 import { lifetimes, planMemory } from "../../runtime/executor/memory-plan.ts";
-import { rowMajorFirst } from "../../runtime/kernels/matmul.ts";
+import { BROADCAST_MATMUL_TILES, rowMajorFirst } from "../../runtime/kernels/matmul.ts";
 import type { Tensor } from "../../runtime/reference/tensor.ts";
 import { rng } from "../graph/helpers.ts";
 import { deviceOrSkip, expectClose, randomData, reference } from "./helpers.ts";
@@ -129,4 +131,34 @@ describe("transposed operands copied row-major", () => {
     ]);
     await agree(graph, dw.id, batch * rows, 23, "dW");
   });
+
+  it("a tile that broadcasts A reads a transposed A as it is; a transposed B is still copied", async () => {
+    const [batch, rows, m, n] = [2, 2003, 515, 262];
+    const b = new GraphBuilder();
+    const dy = b.input("dy", [batch, rows, m]);
+    const x = b.input("x", [batch, rows, n]);
+    const dw = b.sum(b.matmul(dy, x, { transA: true }), [0]);
+    const y = b.matmul(b.input("y", [1600, 768]), b.input("w", [3072, 768]), { transB: true });
+    b.output("dw", dw);
+    b.output("y", y);
+    const graph = b.build();
+    const names = lowerGraph(graph, [dw.id, y.id], { matmulTiles: BROADCAST_MATMUL_TILES }).steps.map(
+      (s) => s.kernel.name,
+    );
+    expect(names).toEqual([
+      `matmul_register[${m}x${batch * rows}x${n};tA;r24c2ys]`,
+      "copy[768x3072]",
+      "matmul_register[1600x768x3072;r24c2s]",
+    ]);
+    if (!device || !subgroupsOfLanes(device)) return;
+    const broadcasting = await createExecutor(device, { matmulTiles: BROADCAST_MATMUL_TILES });
+    try {
+      const feeds = feedsOf(graph, 29);
+      const want = reference(graph, feeds).get(dw.id)!;
+      const got = (await broadcasting.evaluate(graph, feeds, [dw.id])).get(dw.id)!;
+      expectClose(got, want, { rtol: 1e-5, atol: 2e-7 * batch * rows }, "dW, A read transposed");
+    } finally {
+      broadcasting.release();
+    }
+  }, 120_000);
 });

@@ -625,6 +625,7 @@ export async function trainEpoch(e: EpochPlan): Promise<number> {
     }
   };
   let total = 0;
+  // The step before's log and progress: done while the device runs the next step, or on the way out.
   let finishPrevious: (() => void) | undefined;
   const finish = () => {
     const f = finishPrevious;

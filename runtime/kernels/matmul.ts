@@ -200,8 +200,9 @@ export const DEFAULT_MATMUL_TILES: MatmulTiles = {
  * workgroup's LANES. Lavapipe loads storage one lane and one scalar at a time (about 7 instructions
  * each, with its bounds check); every lane reading the same row of A made A's loads 8x what they
  * need be, the most of a k step's cost. With A read once and broadcast, a k step costs mostly B's
- * 4 x cols loads and the accumulators, so taller tiles pay: 24 x 2 to 24 x 3 measured 1.3-1.8x the
- * 16 x 4 of REGISTER_TILES at ViT-B shapes on lavapipe (one process, same load).
+ * 4 x cols loads and the accumulators, so taller tiles pay: 24 x 3 measured 2.0x the 16 x 4 of
+ * REGISTER_TILES at ViT-B shapes on lavapipe (one process, load 4.3: [1600,768]x[768,3072] 46.0 vs
+ * 22.4 GFLOP/s, [6304,768]x[768,3072] 46.3 vs 22.8, [1600,768]x[768,2304] 47.2 vs 23.8).
  */
 export const BROADCAST_TILES: readonly RegisterTile[] = [
   { rows: 24, cols: 2, broadcastA: true },
@@ -210,11 +211,16 @@ export const BROADCAST_TILES: readonly RegisterTile[] = [
   { rows: 32, cols: 2, broadcastA: true },
 ];
 
-/** The tiles for an untuned adapter whose subgroups are exactly LANES (lavapipe). */
+/**
+ * The tiles for an untuned adapter whose subgroups are exactly LANES (lavapipe): 24 x 3 was the
+ * fastest of BROADCAST_TILES at ViT-B/32 shapes in one process at load 4.4 ([1600,768]x[768,3072]
+ * 44.3 GFLOP/s, 32 x 2 39.6, 24 x 2 36.0; x [3072,768]^T 34.2, 32.0, 29.8) and compiles cold in
+ * ~1.9 s, as 16 x 4 does (24 x 2: ~1.0 s).
+ */
 export const BROADCAST_MATMUL_TILES: MatmulTiles = {
   small: DEFAULT_REGISTER_TILE,
-  wide: BROADCAST_TILES[0]!,
-  deep: BROADCAST_TILES[1]!,
+  wide: BROADCAST_TILES[2]!,
+  deep: BROADCAST_TILES[2]!,
 };
 
 const DEEP_K = 2048;

@@ -146,9 +146,9 @@ describe("transposed operands copied row-major", () => {
       (s) => s.kernel.name,
     );
     expect(names).toEqual([
-      `matmul_register[${m}x${batch * rows}x${n};tA;r24c2ys]`,
+      `matmul_register[${m}x${batch * rows}x${n};tA;r24c3s]`,
       "copy[768x3072]",
-      "matmul_register[1600x768x3072;r24c2s]",
+      "matmul_register[1600x768x3072;r24c3s]",
     ]);
     if (!device || !subgroupsOfLanes(device)) return;
     const broadcasting = await createExecutor(device, { matmulTiles: BROADCAST_MATMUL_TILES });

@@ -170,9 +170,9 @@ function checkFeaturesSuffice(graph: Graph, imageFeatures: ValueId, backbone: Ba
 }
 
 /**
- * Per checkpoint, the weights evaluations have read, at f32 (the file's precision; a ViT-B/32's are 600 MB
- * so, 1.2 GB as f64). A weight moves out of here into the f64 cache when training reads it (paramFeeds),
- * so one copy of each is held.
+ * Per checkpoint, the weights evaluations and training's frozen backbone have read, at f32 (the file's
+ * precision; a ViT-B/32's are 600 MB so, 1.2 GB as f64). A weight moves out of here into the f64 cache
+ * when paramFeeds reads it, so one copy of each is held.
  */
 const f32Weights = new WeakMap<ClipCheckpoint, Map<string, Feed>>();
 

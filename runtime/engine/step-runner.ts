@@ -8,11 +8,11 @@
 import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
 import type { Trainer } from "../executor/trainer.ts";
 import type { ProgressReporter } from "../progress/reporter.ts";
-import type { Tensor } from "../reference/tensor.ts";
+import type { Feed, Tensor } from "../reference/tensor.ts";
 import type { Backend } from "./backend.ts";
 import { deviceState, hostOnlyReason, importDeviceState, trainerGroups } from "./device-updates.ts";
 import { RunError } from "./errors.ts";
-import { type Backbone, paramFeeds } from "./model.ts";
+import { type Backbone, evaluationFeeds } from "./model.ts";
 import type { HostParam, LearningRate, Optimizer } from "./optimizer.ts";
 
 /** A training step's graph (train.ts builds it): its loss, gradients by parameter key and per-batch inputs. */
@@ -86,8 +86,9 @@ export class StepRunner {
     const ids = new Map<string, ValueId>();
     for (const n of g.graph.nodes) if (n.op === "param") ids.set(n.attrs.name, n.id);
     const grads = new Map<ValueId, ValueId>([...g.grads].map(([k, id]) => [ids.get(k)!, id]));
-    // The untrained params (the frozen backbone) go to the device once, not with every step's feeds.
-    const frozen = paramFeeds(g.graph, backbone.checkpoint, weightCache);
+    // The untrained params (the frozen backbone) go to the device once, not with every step's feeds, at
+    // f32 as evaluation holds them: training never writes them, so no f64 copy is kept.
+    const frozen = evaluationFeeds(g.graph, backbone.checkpoint, weightCache);
     for (const p of grads.keys()) frozen.delete(p);
     const trainer = await backend.createTrainer!(g.graph, g.loss, grads, {
       ...trainerGroups(optimizer),
@@ -113,7 +114,7 @@ export class StepRunner {
    */
   async step(
     g: StepGraph,
-    feeds: ReadonlyMap<ValueId, Tensor>,
+    feeds: ReadonlyMap<ValueId, Feed>,
     lr: LearningRate,
     images: number,
     at: { step: number; epoch: number },
@@ -143,7 +144,9 @@ export class StepRunner {
       return finite(loss);
     }
     whileRunning?.();
-    const f = new Map([...paramFeeds(g.graph, backbone.checkpoint, weightCache), ...feeds]);
+    // The trained params are the weight cache's f64 (the optimiser writes them in place); the backbone's
+    // the immutable f32 weights evaluation reads (the reference backend widens them as it runs).
+    const f = new Map([...evaluationFeeds(g.graph, backbone.checkpoint, weightCache), ...feeds]);
     const outs = [g.loss, ...g.grads.values()];
     if (backend.kind === "webgpu") await backend.warmUp(g.graph, f, outs);
     const t0 = performance.now();

@@ -16,7 +16,7 @@ import {
   optimizerKernel,
   stateCount,
 } from "../kernels/optimizer.ts";
-import type { Tensor } from "../reference/tensor.ts";
+import type { Feed, Tensor } from "../reference/tensor.ts";
 import { type BufferRange, createArena } from "./arena.ts";
 import type { ExecutorOptions } from "./executor.ts";
 import { lowerGraph } from "./lower.ts";
@@ -31,7 +31,7 @@ export interface Trainer {
    * `whileRunning`: host work done once the step is submitted, while the device runs it.
    */
   step(
-    feeds: ReadonlyMap<ValueId, Tensor>,
+    feeds: ReadonlyMap<ValueId, Feed>,
     lr?: number | readonly number[],
     whileRunning?: () => void,
   ): Promise<number>;
@@ -82,9 +82,9 @@ export interface TrainerOptions extends ExecutorOptions {
   /**
    * Values of params without a gradient that never change (frozen backbone weights): uploaded once at
    * creation (by name: a sharing trainer reuses those already on the device) and kept there outside the
-   * arena, so that `step` needs no feed for them.
+   * arena, so that `step` needs no feed for them. f32 values (checkpoint weights) are uploaded as they are.
    */
-  readonly frozen?: ReadonlyMap<ValueId, Tensor>;
+  readonly frozen?: ReadonlyMap<ValueId, Feed>;
 }
 
 interface ResidentParam {
@@ -116,6 +116,13 @@ function f32Bytes(data: ArrayLike<number>, bytes: number): ArrayBuffer {
   const buf = new ArrayBuffer(bytes);
   new Float32Array(buf).set(data);
   return buf;
+}
+
+/** `data` as f32 for an upload of `bytes`: a Float32Array that fills them as it is, others converted. */
+function asF32(data: ArrayLike<number>, bytes: number): BufferSource {
+  // Shared or not, writeBuffer copies the view's bytes (the types only spell out ArrayBuffer).
+  if (data instanceof Float32Array && data.byteLength === bytes) return data as Float32Array<ArrayBuffer>;
+  return f32Bytes(data, bytes);
 }
 
 const count = (shape: readonly number[]) => shape.reduce((a, d) => a * d, 1);
@@ -214,7 +221,7 @@ async function addFrozen(
   res.frozenBuffers.push(buffer);
   fresh.forEach(([name, v], k) => {
     const placed = { buffer, offset: offsets[k]!, size: v.bytes };
-    gpu.queue.writeBuffer(buffer, placed.offset, f32Bytes(v.data, v.bytes));
+    gpu.queue.writeBuffer(buffer, placed.offset, asF32(v.data, v.bytes));
     res.frozen.set(name, placed);
   });
 }

@@ -1,7 +1,8 @@
 // Frozen params on the device trainer (runtime/executor/trainer.ts `frozen`): given once at creation,
 // they are written to the device then and never again (no step uploads them, and a trainer sharing the
 // resident state reuses them), and the steps give exactly the losses and parameters of a trainer that
-// is fed them every step. Skipped with a printed reason without an adapter.
+// is fed them every step; f32 values (checkpoint weights) are uploaded without a conversion copy.
+// Skipped with a printed reason without an adapter.
 
 import { afterAll, describe, expect, it } from "vitest";
 import { gradients } from "../../compiler/graph/autodiff.ts";
@@ -115,6 +116,49 @@ describe.skipIf(!device)("frozen params on the device trainer", () => {
     const sharedLoss = await shared.result.step(small.batch);
     expect(sharedLoss).toBe(await reference.step(new Map([...small.batch, ...small.frozen])));
     for (const t of [shared.result, reference, kept]) t.release();
+  });
+
+  it("uploads f32 frozen values as they are, with the steps of the same values given as f64", async () => {
+    const m = stepGraph(8);
+    const asF32 = new Map(
+      [...m.frozen].map(([id, t]) => [id, { shape: t.shape, data: Float32Array.from(t.data) }]),
+    );
+    const asF64 = new Map(
+      [...asF32].map(([id, t]) => [id, { shape: t.shape, data: Float64Array.from(t.data) }]),
+    );
+    const wide = await createTrainer(device!, m.graph, m.loss, m.grads, {
+      optimizer: OPTIMIZER,
+      frozen: asF64,
+    });
+    wide.setParams(m.init);
+    const wideLosses = await train(wide, m.batch);
+    wide.release();
+
+    const queue = device!.device.queue;
+    const write = queue.writeBuffer;
+    const uploaded: unknown[] = [];
+    queue.writeBuffer = function (
+      this: GPUQueue,
+      buffer: GPUBuffer,
+      offset: number,
+      data: unknown,
+      ...rest: unknown[]
+    ) {
+      if (buffer.label === "vlmp frozen params") uploaded.push(data);
+      return (write as (...a: unknown[]) => undefined).call(this, buffer, offset, data, ...rest);
+    } as GPUQueue["writeBuffer"];
+    const narrow = await createTrainer(device!, m.graph, m.loss, m.grads, {
+      optimizer: OPTIMIZER,
+      frozen: asF32,
+    }).finally(() => {
+      queue.writeBuffer = write;
+    });
+    // The arrays themselves reach writeBuffer: no f32 copy is made of an f32 value.
+    expect(uploaded).toHaveLength(asF32.size);
+    for (const [k, t] of [...asF32.values()].entries()) expect(uploaded[k]).toBe(t.data);
+    narrow.setParams(m.init);
+    expect(await train(narrow, m.batch)).toEqual(wideLosses);
+    narrow.release();
   });
 
   it("refuses a frozen value for a trained param", async () => {

@@ -43,13 +43,8 @@ const ALL_CASES: readonly Case[] = [
   rows("softmax", "softmax [19200,50] (ViT-B/32 attention)", [19200, 50]),
   rows("layernorm", "layernorm [1600,768] (ViT-B/32)", [1600, 768]),
   rows("layernorm", "layernorm [4096,1024]", [4096, 1024]),
-  {
-    name: "attention [384,50,64] (ViT-B/32, fused)",
-    kind: "attention",
-    shape: [384, 50, 64],
-    work: 4 * 384 * 50 * 50 * 64,
-    unit: "GFLOP/s",
-  },
+  attentionCase("attention [384,50,64] (ViT-B/32, fused)", 384, 50, 64),
+  attentionCase("attention [384,197,64] (ViT-B/16, fused)", 384, 197, 64),
   {
     name: "ViT-B/32 block fwd+bwd [32,50,768], 12 heads",
     kind: "block",
@@ -77,6 +72,17 @@ function matmul(name: string, m: number, k: number, n: number, trans?: "A" | "B"
     shape: [m, k, n],
     ...(trans ? { trans } : {}),
     work: 2 * m * k * n,
+    unit: "GFLOP/s",
+  };
+}
+
+/** Fused attention over batch*heads sequences of `tokens`: QK^T and PV, 2 flops a multiply-add each. */
+function attentionCase(name: string, sequences: number, tokens: number, headDim: number): Case {
+  return {
+    name,
+    kind: "attention",
+    shape: [sequences, tokens, headDim],
+    work: 4 * sequences * tokens * tokens * headDim,
     unit: "GFLOP/s",
   };
 }

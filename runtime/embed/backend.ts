@@ -1,6 +1,6 @@
 // Where a graph runs: the reference interpreter (CPU, float64) or the WebGPU executor (Dawn; lavapipe
 // on a machine without a GPU). Both take the same graph and feeds; the checkpoint's weights are fed as f32
-// (their precision in the file), which the executor uploads as they are and the interpreter widens once.
+// (their precision in the file), which the executor uploads as they are and the interpreter widens once (immutable weights).
 
 import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
 import { type Feed, type Tensor, widened } from "../reference/tensor.ts";
@@ -22,20 +22,10 @@ export interface Backend {
 export async function openBackend(name: BackendName): Promise<Backend> {
   if (name === "reference") {
     const { evaluate } = await import("../reference/interpreter.ts");
-    // Each f32 feed widened once (the same weights serve every batch).
-    const wide = new WeakMap<Feed, Tensor>();
-    const float64 = (feed: Feed): Tensor => {
-      let t = wide.get(feed);
-      if (!t) {
-        t = widened(feed);
-        wide.set(feed, t);
-      }
-      return t;
-    };
     return {
       name,
       description: "reference interpreter (CPU, float64)",
-      run: async (graph, feeds) => evaluate(graph, new Map([...feeds].map(([id, f]) => [id, float64(f)]))),
+      run: async (graph, feeds) => evaluate(graph, new Map([...feeds].map(([id, f]) => [id, widened(f)]))),
       close() {},
     };
   }

@@ -16,13 +16,21 @@ export interface Feed {
   readonly data: Float32Array | Float64Array;
 }
 
-/** `feed` as the reference interpreter takes it: float64 (a float32 feed widened, a new array). */
-export function widened(feed: Feed): Tensor {
-  const data = feed.data instanceof Float64Array ? feed.data : Float64Array.from(feed.data);
-  return { shape: feed.shape, data };
-}
-
 const immutableFeeds = new WeakSet<Feed>();
+const widenedImmutable = new WeakMap<Feed, Tensor>();
+
+/**
+ * `feed` as the reference interpreter takes it: float64 (a float32 feed widened into a new array). An
+ * immutable feed is widened once: the same checkpoint weights serve every batch and every step.
+ */
+export function widened(feed: Feed): Tensor {
+  if (feed.data instanceof Float64Array) return { shape: feed.shape, data: feed.data };
+  const kept = widenedImmutable.get(feed);
+  if (kept) return kept;
+  const wide = { shape: feed.shape, data: Float64Array.from(feed.data) };
+  if (isImmutable(feed)) widenedImmutable.set(feed, wide);
+  return wide;
+}
 
 /**
  * Declares that `feed`'s values never change from now on (checkpoint weights) and returns it. A device

@@ -74,7 +74,7 @@ export async function webgpuBackend(): Promise<Backend> {
       await executor.evaluate(graph, feeds, outputs);
       // The executor takes a run's time as the estimate to sleep through before the next readback; the
       // first run's includes shader compilation, so start the estimate afresh from the next (warm) run.
-      prepared.expectedMs = 0;
+      prepared.wait.restart();
     },
     createTrainer: (graph, loss, grads, options) =>
       createTrainer(device, graph, loss, grads, { pipelines: executor.pipelines, ...tuned, ...options }),

@@ -14,11 +14,12 @@
 /// <reference types="@webgpu/types" />
 import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
 import type { DType } from "../../compiler/graph/ops.ts";
-import { type Device, DeviceError, sleep } from "../device/device.ts";
+import { type Device, DeviceError } from "../device/device.ts";
 import { type CompiledKernel, PipelineCache } from "../device/pipelines.ts";
 import type { MatmulTiles, MatmulVariant } from "../kernels/matmul.ts";
 import { type Feed, isImmutable, type Tensor } from "../reference/tensor.ts";
 import { type Arena, createArena } from "./arena.ts";
+import { DeviceWait } from "./device-wait.ts";
 import { type KernelPlan, type LowerOptions, lowerGraph } from "./lower.ts";
 import { lifetimes, type MemoryPlan, planMemory } from "./memory-plan.ts";
 
@@ -39,10 +40,8 @@ export interface Prepared {
   readonly readOffsets: ReadonlyMap<ValueId, number>;
   readonly pipelines: readonly CompiledKernel[];
   readonly bindGroups: readonly GPUBindGroup[];
-  /** Moving average of a run's device time (ms), to sleep before awaiting completion. */
-  expectedMs: number;
-  /** Runs so far (the first, which includes the driver's shader compiles, does not count in the average). */
-  runs: number;
+  /** The run's expected device time, slept through before awaiting completion. */
+  readonly wait: DeviceWait;
   /** Params whose bytes outlive every run (no kernel writes them): their uploads may be kept. */
   readonly keepable: ReadonlySet<ValueId>;
   /** Per keepable param, the immutable feed whose values its bytes hold now. */
@@ -157,8 +156,7 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
       readOffsets,
       pipelines: compiled,
       bindGroups,
-      expectedMs: 0,
-      runs: 0,
+      wait: new DeviceWait(),
       keepable,
       resident: new Map(),
     };
@@ -229,20 +227,15 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
     }
     const t0 = performance.now();
     gpu.queue.submit([encoder.finish()]);
-    // Sleep through most of the expected time: awaiting Dawn's promise spins a host core.
-    const slept = prepared.expectedMs >= 2 ? prepared.expectedMs * 0.85 : 0;
-    if (slept > 0) await sleep(slept);
-    const woke = performance.now();
-    device.check();
-    await Promise.race([
-      readback.mapAsync(GPUMapMode.READ),
-      gpu.lost.then((l) => {
-        throw new DeviceError(`WebGPU device lost during a run (${l.reason}: ${l.message})`);
-      }),
-    ]);
-    const done = performance.now();
-    if (prepared.runs++ > 0)
-      prepared.expectedMs = nextEstimate(prepared.expectedMs, slept, done - woke, done - t0);
+    await prepared.wait.until(t0, () => {
+      device.check();
+      return Promise.race([
+        readback.mapAsync(GPUMapMode.READ),
+        gpu.lost.then((l) => {
+          throw new DeviceError(`WebGPU device lost during a run (${l.reason}: ${l.message})`);
+        }),
+      ]);
+    });
     const bytes = readback.getMappedRange().slice(0);
     readback.unmap();
     const result = new Map<ValueId, Tensor>();
@@ -281,17 +274,6 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
       arenas.length = 0;
     },
   };
-}
-
-/**
- * The next estimate of a run's time. When the work was already done on waking (the wait after the
- * sleep was short), the sleep overshot by an unknown amount: shrink the estimate. Otherwise the
- * whole time is a true measurement.
- */
-function nextEstimate(previous: number, slept: number, waited: number, total: number): number {
-  if (previous === 0) return total;
-  if (slept > 0 && waited < 0.5) return previous * 0.7;
-  return 0.7 * previous + 0.3 * total;
 }
 
 /** The plan's params that no kernel writes (a binding other than read-only). */

@@ -7,7 +7,7 @@
 
 /// <reference types="@webgpu/types" />
 import type { Device } from "../device/device.ts";
-import { DeviceError, sleep } from "../device/device.ts";
+import { DeviceError } from "../device/device.ts";
 import type { Prepared } from "./executor.ts";
 
 /** Dawn's cap on one query set. */
@@ -99,9 +99,7 @@ export async function profilePrepared(device: Device, prepared: Prepared): Promi
     });
     encoder.copyBufferToBuffer(resolve, 0, readback, 0, bytes);
     gpu.queue.submit([encoder.finish()]);
-    // Awaiting Dawn's promise spins a host core: sleep through most of a run first.
-    if (prepared.expectedMs >= 2) await sleep(prepared.expectedMs * 0.85);
-    await readback.mapAsync(GPUMapMode.READ);
+    await prepared.wait.until(performance.now(), () => readback.mapAsync(GPUMapMode.READ));
     const stamps = new BigUint64Array(readback.getMappedRange().slice(0));
     readback.unmap();
     const ns = (i: number) => Number(stamps[i]! - stamps[0]!);

@@ -7,7 +7,7 @@
 
 /// <reference types="@webgpu/types" />
 import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
-import { type Device, DeviceError, sleep } from "../device/device.ts";
+import { type Device, DeviceError } from "../device/device.ts";
 import { type CompiledKernel, PipelineCache } from "../device/pipelines.ts";
 import {
   HYPER_LENGTH,
@@ -18,6 +18,7 @@ import {
 } from "../kernels/optimizer.ts";
 import type { Feed, Tensor } from "../reference/tensor.ts";
 import { type BufferRange, createArena } from "./arena.ts";
+import { DeviceWait } from "./device-wait.ts";
 import type { ExecutorOptions } from "./executor.ts";
 import { lowerGraph } from "./lower.ts";
 import { lifetimes, planMemory } from "./memory-plan.ts";
@@ -331,8 +332,7 @@ export async function createTrainer(
     gpu.queue.writeBuffer(r.buffer, r.offset, f32Bytes(data, r.size));
   }
 
-  let expectedMs = 0;
-  let runs = 0;
+  const wait = new DeviceWait();
   let released = false;
   const lossAt = where(loss);
   res.users++;
@@ -404,11 +404,14 @@ export async function createTrainer(
       gpu.queue.submit([commands]);
       recorded = record();
       whileRunning?.();
-      const slept = expectedMs >= 2 ? expectedMs * 0.85 - (performance.now() - t0) : 0;
-      if (slept > 0) await sleep(slept);
-      await readback.mapAsync(GPUMapMode.READ, 0, 16);
-      const ms = performance.now() - t0;
-      if (runs++ > 0) expectedMs = expectedMs === 0 ? ms : 0.7 * expectedMs + 0.3 * ms;
+      await wait.until(t0, () =>
+        Promise.race([
+          readback.mapAsync(GPUMapMode.READ, 0, 16),
+          gpu.lost.then((l) => {
+            throw new DeviceError(`WebGPU device lost during a training step (${l.reason}: ${l.message})`);
+          }),
+        ]),
+      );
       const value = new Float32Array(readback.getMappedRange(0, 16).slice(0))[0]!;
       readback.unmap();
       return value;

@@ -72,7 +72,13 @@ export async function preprocessImage(
   return normalizeInto(image, new Float32Array(3 * options.size * options.size));
 }
 
-/** Images → Float32Array [B, 3, size, size], in input order. Decoding runs concurrently (sharp's pool). */
+/**
+ * Images → Float32Array [B, 3, size, size], in input order. Decoding runs concurrently (sharp's pool) and
+ * each image is resized and normalised as soon as its decode resolves, so the main thread works in one
+ * short slice per image rather than one block for the batch: evaluation prepares the next batch while the
+ * device runs the current one, and the device's submits and readbacks get through between the slices.
+ * A bad image rejects with the first failure in batch order; every image is awaited, so none is unobserved.
+ */
 export async function preprocessBatch(
   inputs: readonly (string | Buffer)[],
   options: PreprocessOptions,
@@ -80,12 +86,12 @@ export async function preprocessBatch(
   checkSize(options.size);
   const per = 3 * options.size * options.size;
   const out = new Float32Array(inputs.length * per);
-  const decoded = inputs.map((input) => decodeRgb(input));
-  // Await every decode so a failure does not leave rejections unobserved; the first error is raised.
-  const settled = await Promise.allSettled(decoded);
-  settled.forEach((result, i) => {
-    if (result.status === "rejected") throw result.reason;
-    normalizeInto(resizeAndCrop(result.value, options.size, options.crop), out, i * per);
-  });
+  const done = await Promise.allSettled(
+    inputs.map(async (input, i) => {
+      const image = await decodeRgb(input);
+      normalizeInto(resizeAndCrop(image, options.size, options.crop), out, i * per);
+    }),
+  );
+  for (const result of done) if (result.status === "rejected") throw result.reason;
   return out;
 }

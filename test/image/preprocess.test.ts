@@ -140,4 +140,24 @@ describe("resize, crop and normalisation rules", () => {
       (e: unknown) => e instanceof ImageDecodeError && e.path === FIXTURE && e.reason === "corrupt",
     );
   });
+
+  it("a batch with two unreadable images names the first in batch order and leaves no rejection unhandled", async () => {
+    // The corrupt file comes first but fails later than the missing one (sharp reads it; the missing one
+    // fails at open), so the error must follow batch order, not completion order.
+    const missing = join(tmp, "gone.png");
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const good = fixture.runs[0]!.images[0]!.path;
+      await expect(preprocessBatch([good, FIXTURE, good, missing], { size: 8 })).rejects.toSatisfy(
+        (e: unknown) => e instanceof ImageDecodeError && e.path === FIXTURE && e.reason === "corrupt",
+      );
+      // Unhandled rejections are reported after the microtask queue drains; give them a few turns.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  });
 });

@@ -73,11 +73,13 @@ export async function preprocessImage(
 }
 
 /**
- * Images → Float32Array [B, 3, size, size], in input order. Decoding runs concurrently (sharp's pool) and
- * each image is resized and normalised as soon as its decode resolves, so the main thread works in one
- * short slice per image rather than one block for the batch: evaluation prepares the next batch while the
- * device runs the current one, and the device's submits and readbacks get through between the slices.
- * A bad image rejects with the first failure in batch order; every image is awaited, so none is unobserved.
+ * Images → Float32Array [B, 3, size, size], in input order. Every decode starts at once (sharp's pool);
+ * the images are then resized and normalised in order, each in its own turn of the event loop, so the
+ * main thread works in one short slice per image rather than one block for the batch: evaluation prepares
+ * the next batch while the device runs the current one, and the device's submits and readbacks (Dawn's
+ * ticks are immediates) get through between the slices. Decodes finishing together would otherwise run
+ * their continuations back to back in one poll phase. A bad image rejects with the first failure in batch
+ * order, once every decode has settled (none is left running or unobserved).
  */
 export async function preprocessBatch(
   inputs: readonly (string | Buffer)[],
@@ -86,12 +88,29 @@ export async function preprocessBatch(
   checkSize(options.size);
   const per = 3 * options.size * options.size;
   const out = new Float32Array(inputs.length * per);
-  const done = await Promise.allSettled(
-    inputs.map(async (input, i) => {
-      const image = await decodeRgb(input);
-      normalizeInto(resizeAndCrop(image, options.size, options.crop), out, i * per);
-    }),
-  );
-  for (const result of done) if (result.status === "rejected") throw result.reason;
+  const decodes = inputs.map((input) => settle(decodeRgb(input)));
+  try {
+    for (const [i, decode] of decodes.entries()) {
+      const result = await decode;
+      if (result.status === "rejected") throw result.reason;
+      await nextTurn();
+      normalizeInto(resizeAndCrop(result.value, options.size, options.crop), out, i * per);
+    }
+  } finally {
+    await Promise.all(decodes);
+  }
   return out;
+}
+
+/** A promise's outcome as a value: observed at once, so a rejection awaited later is never unhandled. */
+function settle<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> {
+  return promise.then(
+    (value) => ({ status: "fulfilled", value }),
+    (reason: unknown) => ({ status: "rejected", reason }),
+  );
+}
+
+/** Resolves in the event loop's next check phase, after its timers and I/O callbacks have run. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -30,8 +30,7 @@ import { DataResolver } from "../data/sources/resolve.ts";
 import type { DataItem, DataSource } from "../data/sources/types.ts";
 import { augmentRandom, DEFAULT_RATIO, randomResizedCropBox } from "../image/augment.ts";
 import { BadImages, badImagePolicy } from "../image/bad-images.ts";
-import { decodeRgb } from "../image/decode.ts";
-import { normalizeInto, resizeAndCrop } from "../image/preprocess.ts";
+import { forEachDecoded, normalizeInto, resizeAndCrop } from "../image/preprocess.ts";
 import { resizeBicubic } from "../image/resize.ts";
 import { cropRgb, flipRgb } from "../image/rgb.ts";
 import { type ProgressReporter, silentReporter } from "../progress/reporter.ts";
@@ -476,19 +475,19 @@ async function trainPixels(
 ): Promise<Tensor> {
   const per = 3 * size * size;
   const out = new Float32Array(items.length * per);
-  const done = await Promise.allSettled(
-    items.map(async (item, i) => {
-      let image = await decodeRgb(item.path);
-      const random = augmentRandom(seed, epoch, item.index);
+  await forEachDecoded(
+    items.map((item) => item.path),
+    (decoded, i) => {
+      let image = decoded;
+      const random = augmentRandom(seed, epoch, items[i]!.index);
       if (aug.crop) {
         const box = randomResizedCropBox(image.width, image.height, random, aug.crop.scale, aug.crop.ratio);
         image = resizeBicubic(cropRgb(image, box.left, box.top, box.width, box.height), size, size);
       } else image = resizeAndCrop(image, size);
       if (aug.flip !== undefined && random() < aug.flip) image = flipRgb(image);
       normalizeInto(image, out, i * per);
-    }),
+    },
   );
-  for (const r of done) if (r.status === "rejected") throw r.reason;
   return { shape: [items.length, 3, size, size], data: Float64Array.from(out) };
 }
 

@@ -73,14 +73,31 @@ export async function preprocessImage(
 }
 
 /**
- * Images → Float32Array [B, 3, size, size], in input order. Every decode starts at once (sharp's pool);
- * the images are then resized and normalised in order, each in its own turn of the event loop, so the
- * main thread works in one short slice per image rather than one block for the batch: evaluation prepares
- * the next batch while the device runs the current one, and the device's submits and readbacks (Dawn's
- * ticks are immediates) get through between the slices. Decodes finishing together would otherwise run
- * their continuations back to back in one poll phase. A bad image rejects with the first failure in batch
- * order, once every decode has settled (none is left running or unobserved).
+ * Decodes every input at once (sharp's pool) and hands each decoded image to `use` in input order, each in
+ * its own turn of the event loop: the main thread works in one short slice per image rather than one block
+ * for the batch, so a batch prepared while the device runs the current one lets the device's submits and
+ * readbacks (Dawn's ticks are immediates) through between the slices. Decodes finishing together would
+ * otherwise run their continuations back to back in one poll phase. A bad image rejects with the first
+ * failure in input order, once every decode has settled (none is left running or unobserved).
  */
+export async function forEachDecoded(
+  inputs: readonly (string | Buffer)[],
+  use: (image: RgbImage, index: number) => void,
+): Promise<void> {
+  const decodes = inputs.map((input) => settle(decodeRgb(input)));
+  try {
+    for (const [i, decode] of decodes.entries()) {
+      const result = await decode;
+      if (result.status === "rejected") throw result.reason;
+      await nextTurn();
+      use(result.value, i);
+    }
+  } finally {
+    await Promise.all(decodes);
+  }
+}
+
+/** Images → Float32Array [B, 3, size, size], in input order, prepared as `forEachDecoded` says. */
 export async function preprocessBatch(
   inputs: readonly (string | Buffer)[],
   options: PreprocessOptions,
@@ -88,17 +105,9 @@ export async function preprocessBatch(
   checkSize(options.size);
   const per = 3 * options.size * options.size;
   const out = new Float32Array(inputs.length * per);
-  const decodes = inputs.map((input) => settle(decodeRgb(input)));
-  try {
-    for (const [i, decode] of decodes.entries()) {
-      const result = await decode;
-      if (result.status === "rejected") throw result.reason;
-      await nextTurn();
-      normalizeInto(resizeAndCrop(result.value, options.size, options.crop), out, i * per);
-    }
-  } finally {
-    await Promise.all(decodes);
-  }
+  await forEachDecoded(inputs, (image, i) => {
+    normalizeInto(resizeAndCrop(image, options.size, options.crop), out, i * per);
+  });
   return out;
 }
 

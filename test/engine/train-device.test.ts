@@ -267,5 +267,6 @@ describe.skipIf(!backend)("training on WebGPU", () => {
     const start = readCheckpoint(join(whole.dir, "checkpoints", "epoch-0000.safetensors"));
     const ctx = start.params.get("adapters.prompt.ctx")!;
     expect(a.params.get("adapters.prompt.ctx")).not.toEqual(ctx);
-  }, 120_000);
+    // Three trainings on WebGPU: with a cold shader cache (a fresh machine) this took 102 s on 2 cores.
+  }, 300_000);
 });

@@ -108,7 +108,8 @@ describe.skipIf(!device)("prologue and epilogue fusion", () => {
       ),
       { numRuns: 12, seed: 5 },
     );
-  });
+    // Twelve shaders with inlined epilogues: 60 s with a cold shader cache (a fresh machine), 2 cores.
+  }, 180_000);
 
   it("scale and mask fold before softmax; producers fold into layernorm and reductions", async () => {
     await fc.assert(

@@ -35,7 +35,7 @@ import { resizeBicubic } from "../image/resize.ts";
 import { cropRgb, flipRgb } from "../image/rgb.ts";
 import { type ProgressReporter, silentReporter } from "../progress/reporter.ts";
 import { evaluate as referenceEvaluate } from "../reference/interpreter.ts";
-import type { Tensor } from "../reference/tensor.ts";
+import type { Feed, Tensor } from "../reference/tensor.ts";
 import { writeCurvePlots, writeReliabilityPlot } from "../run/plots.ts";
 import { RunDirectory } from "../run/run-dir.ts";
 import { latestCheckpoint, type TrainCheckpoint, writeCheckpoint } from "./checkpoint.ts";
@@ -461,10 +461,10 @@ export function parseAugment(list: JsonValue | undefined): Augmentation {
 }
 
 /**
- * A training batch [B, 3, S, S]: each image cropped/flipped by (seed, epoch, index), then normalised. Each
- * image is augmented as soon as it is decoded, so the main thread works in one short slice per image and
- * the device's callbacks get through between them; each image draws from its own stream, so the order in
- * which decodes finish changes nothing. A bad image rejects with the first failure in batch order.
+ * A training batch [B, 3, S, S] at f32 (preprocessing's precision): each image cropped/flipped by (seed,
+ * epoch, index), then normalised, one image per event-loop turn in batch order (forEachDecoded), so the
+ * device's callbacks get through between them; each image draws from its own stream, so the order in which
+ * decodes finish changes nothing. A bad image rejects with the first failure in batch order.
  */
 async function trainPixels(
   items: readonly DataItem[],
@@ -472,7 +472,7 @@ async function trainPixels(
   aug: Augmentation,
   seed: number,
   epoch: number,
-): Promise<Tensor> {
+): Promise<Feed> {
   const per = 3 * size * size;
   const out = new Float32Array(items.length * per);
   await forEachDecoded(
@@ -488,7 +488,7 @@ async function trainPixels(
       normalizeInto(image, out, i * per);
     },
   );
-  return { shape: [items.length, 3, size, size], data: Float64Array.from(out) };
+  return { shape: [items.length, 3, size, size], data: out };
 }
 
 /** What a step's feeds read besides its rows: the class prompts (captions where none), the constants. */
@@ -589,7 +589,7 @@ export interface EpochPlan {
 interface PreparedBatch {
   readonly rows: readonly DataItem[];
   readonly graph: StepGraph;
-  readonly feeds: Map<ValueId, Tensor>;
+  readonly feeds: Map<ValueId, Feed>;
 }
 
 /**
@@ -608,7 +608,7 @@ export async function trainEpoch(e: EpochPlan): Promise<number> {
   const prepare = async (i: number): Promise<PreparedBatch> => {
     const rows = batches[i]!;
     const graph = e.stepGraph(rows.length);
-    const feeds = e.feeds(graph, rows, firstStep + i);
+    const feeds = new Map<ValueId, Feed>(e.feeds(graph, rows, firstStep + i));
     feeds.set(graph.pixels, await trainPixels(rows, size, e.augment, e.seed, e.epoch));
     return { rows, graph, feeds };
   };

@@ -26,6 +26,7 @@ import {
 import type { JsonValue } from "../../compiler/values.ts";
 import { lowerGraph } from "../../runtime/executor/lower.ts";
 import { formatPlan, formatWgsl } from "../../runtime/executor/plan-format.ts";
+import { DEFAULT_TARGET } from "../../runtime/kernels/kernel.ts";
 import { UsageError } from "../usage-error.ts";
 import { compileSpec, type SpecOptions } from "./compile-spec.ts";
 
@@ -38,11 +39,15 @@ export interface EmitGraphOptions extends SpecOptions {
   emit?: string;
 }
 
-/** The kernel plan (or its WGSL) of `graph`, for all its outputs, as the register-matmul (CPU) target. */
+/**
+ * The kernel plan (or its WGSL) of `graph`, for all its outputs, as the register-matmul (CPU) target,
+ * which stores f16 values as f16 (lavapipe offers shader-f16).
+ */
 function planText(graph: Graph, emit: string, header: readonly string[]): string {
   const plan = lowerGraph(
     graph,
     graph.outputs.map((o) => o.value),
+    { target: { ...DEFAULT_TARGET, shaderF16: true } },
   );
   const body = emit === "wgsl" ? formatWgsl(graph, plan) : formatPlan(graph, plan);
   return [...header, body].join("\n");

@@ -9,6 +9,7 @@
 import { GraphBuilder } from "../graph/builder.ts";
 import type { Graph, Value } from "../graph/graph.ts";
 import type { DType } from "../graph/ops.ts";
+import { halfWeights } from "../graph/passes/half-weights.ts";
 import type { IrDefinition, PipelineIr } from "../ir.ts";
 import { isJsonObject, type JsonObject, type JsonValue } from "../values.ts";
 import { LowerFault, LoweringError } from "./errors.ts";
@@ -474,5 +475,7 @@ export function modelForwardGraph(
   const lowering = lowerModel(ir, call, b, inputs, options);
   for (const [name, v] of lowering.sites) b.output(name, v);
   if (![...lowering.sites.values()].includes(lowering.output)) b.output("output", lowering.output);
-  return { graph: b.build(), inputs, lowering };
+  const precision = ir.root.settings["precision"];
+  const half = isJsonObject(precision) && precision["$symbol"] === "f16";
+  return { graph: half ? halfWeights(b.build()) : b.build(), inputs, lowering };
 }

@@ -41,7 +41,6 @@ export {
   decodeToFloat32,
   dtypeBytes,
   encodeSafetensors,
-  floatToHalfBits,
   MAX_HEADER_BYTES,
   parseHeader,
   Safetensors,

@@ -8,6 +8,7 @@
 // memory, so unaligned data is fine.
 
 import { closeSync, fstatSync, openSync, readSync, writeFileSync } from "node:fs";
+import { floatToHalfBits, halfTable } from "../formats/half.ts";
 
 /** The reference implementation's bound on the header. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -197,26 +198,6 @@ function readHeaderLength(prefix: Uint8Array, fileSize: number, file: string): n
   return n;
 }
 
-// f16 → f32 for all 65536 bit patterns, built on first use.
-let halfTable: Float32Array | undefined;
-
-function halfToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const mantissa = bits & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
-function halves(): Float32Array {
-  if (!halfTable) {
-    halfTable = new Float32Array(65536);
-    for (let i = 0; i < 65536; i++) halfTable[i] = halfToFloat(i);
-  }
-  return halfTable;
-}
-
 /** Decodes little-endian tensor bytes of `dtype` to Float32Array (fresh memory). */
 export function decodeToFloat32(
   bytes: Uint8Array,
@@ -232,7 +213,7 @@ export function decodeToFloat32(
       for (let i = 0; i < size; i++) out[i] = view.getFloat32(4 * i, true);
       break;
     case "F16": {
-      const table = halves();
+      const table = halfTable();
       for (let i = 0; i < size; i++) out[i] = table[view.getUint16(2 * i, true)]!;
       break;
     }
@@ -361,32 +342,6 @@ export interface TensorToWrite {
   data: Float32Array | Float64Array;
   /** Stored dtype: F32 (default), F16 (rounded to nearest even) or F64 (exact, for training state). */
   dtype?: "F32" | "F16" | "F64";
-}
-
-/** f32 → f16 bits, rounding to nearest even; overflow to ±inf, NaN kept. */
-export function floatToHalfBits(value: number): number {
-  const f32 = new Float32Array([value]);
-  const x = new Uint32Array(f32.buffer)[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exponent = (x >>> 23) & 0xff;
-  let mantissa = x & 0x7fffff;
-  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
-  const e = exponent - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mantissa |= 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    let bits = mantissa >>> shift;
-    const rest = mantissa & ((1 << shift) - 1);
-    if (rest > half || (rest === half && bits & 1)) bits++;
-    return sign | bits;
-  }
-  let bits = (e << 10) | (mantissa >>> 13);
-  const rest = mantissa & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && bits & 1)) bits++; // a carry may round up to inf: correct
-  return sign | bits;
 }
 
 /** A safetensors file's bytes: tensors in the order given, header padded with spaces to 8 bytes. */

@@ -13,12 +13,13 @@
 
 /// <reference types="@webgpu/types" />
 import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
-import type { DType } from "../../compiler/graph/ops.ts";
 import { type Device, DeviceError } from "../device/device.ts";
 import { type CompiledKernel, PipelineCache } from "../device/pipelines.ts";
+import type { KernelTarget } from "../kernels/kernel.ts";
 import type { MatmulTiles, MatmulVariant } from "../kernels/matmul.ts";
 import { type Feed, isImmutable, type Tensor } from "../reference/tensor.ts";
 import { type Arena, createArena } from "./arena.ts";
+import { fromDevice, toDevice } from "./device-values.ts";
 import { DeviceWait } from "./device-wait.ts";
 import { type KernelPlan, type LowerOptions, lowerGraph } from "./lower.ts";
 import { lifetimes, type MemoryPlan, planMemory } from "./memory-plan.ts";
@@ -89,10 +90,7 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
     ...(opts.matmulTiles ? { matmulTiles: opts.matmulTiles } : {}),
     fuse: opts.fuse ?? true,
     maxBindings: device.limits.maxStorageBuffersPerShaderStage,
-    target: {
-      maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
-      subgroups: device.features.includes("subgroups") && (device.adapter.info.subgroupMinSize ?? 0) >= 8,
-    },
+    target: kernelTarget(device),
   };
 
   async function build(graph: Graph, outputs: readonly ValueId[]): Promise<Prepared> {
@@ -213,7 +211,7 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
         continue;
       }
       const at = arena.place(id, v.bytes);
-      gpu.queue.writeBuffer(at.buffer, at.offset, toDevice(t.data, node.dtype, v.bytes));
+      gpu.queue.writeBuffer(at.buffer, at.offset, toDevice(t.data, v.dtype, v.bytes));
       uploads.written++;
       uploads.bytes += v.bytes;
       if (keep) prepared.resident.set(id, new WeakRef(t));
@@ -245,8 +243,7 @@ export async function createExecutor(device: Device, opts: ExecutorOptions = {})
       const node = byId.get(id)!;
       const n = node.shape.reduce((a, d) => a * d, 1);
       const at = readOffsets.get(root)!;
-      const src = storageFloat(node.dtype) ? new Float32Array(bytes, at, n) : new Int32Array(bytes, at, n);
-      result.set(id, { shape: node.shape, data: Float64Array.from(src) });
+      result.set(id, { shape: node.shape, data: fromDevice(bytes, at, n, plan.values.get(root)!.dtype) });
     }
     return result;
   }
@@ -286,24 +283,11 @@ function keepableParams(graph: Graph, plan: KernelPlan): Set<ValueId> {
   return new Set(plan.feeds.filter((id) => params.has(id)));
 }
 
-function storageFloat(dtype: DType): boolean {
-  return dtype === "f32" || dtype === "f16";
-}
-
-/** Host values in the device's 32-bit layout, padded to `bytes` (f32 values that fill it go as they are). */
-function toDevice(
-  data: Float32Array | Float64Array | readonly number[],
-  dtype: DType,
-  bytes: number,
-): GPUAllowSharedBufferSource {
-  // Shared or not, writeBuffer copies the view's bytes (the types only spell out ArrayBuffer).
-  if (storageFloat(dtype) && data instanceof Float32Array && data.byteLength === bytes)
-    return data as Float32Array<ArrayBuffer>;
-  const buf = new ArrayBuffer(bytes);
-  if (storageFloat(dtype)) new Float32Array(buf).set(data);
-  else {
-    const out = new Int32Array(buf);
-    for (let i = 0; i < data.length; i++) out[i] = data[i]!;
-  }
-  return buf;
+/** What kernels may assume of `device`: its grid limit, subgroups of at least 8 lanes, f16 storage. */
+export function kernelTarget(device: Device): KernelTarget {
+  return {
+    maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+    subgroups: device.features.includes("subgroups") && (device.adapter.info.subgroupMinSize ?? 0) >= 8,
+    shaderF16: device.features.includes("shader-f16"),
+  };
 }

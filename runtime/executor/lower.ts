@@ -41,6 +41,7 @@ import {
   matmulKernel,
   rowMajorFirst,
 } from "../kernels/matmul.ts";
+import { legalizeHalf } from "./half-storage.ts";
 
 /** The matmul kernel family and, for the register kernel, its tile per shape class. */
 interface MatmulChoice {
@@ -122,12 +123,13 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** Values (bytes rounded up to 16 so that every binding is valid, even of an empty tensor). */
-function bytesOf(shape: readonly number[]): number {
-  return Math.max(16, Math.ceil((count(shape) * 4) / 16) * 16);
+function bytesOf(shape: readonly number[], dtype: DType): number {
+  return Math.max(16, Math.ceil((count(shape) * (dtype === "f16" ? 2 : 4)) / 16) * 16);
 }
 
-export function lowerGraph(graph: Graph, outputs: readonly ValueId[], opts: LowerOptions = {}): KernelPlan {
+export function lowerGraph(given: Graph, outputs: readonly ValueId[], opts: LowerOptions = {}): KernelPlan {
   const target = opts.target ?? DEFAULT_TARGET;
+  const graph = legalizeHalf(given, target.shaderF16 ?? false);
   const matmulChoice: MatmulChoice = {
     variant: opts.matmul ?? "register",
     tiles: opts.matmulTiles ?? DEFAULT_MATMUL_TILES,
@@ -423,7 +425,7 @@ export function lowerGraph(graph: Graph, outputs: readonly ValueId[], opts: Lowe
   const values = new Map<ValueId, PlanValue>();
   const addValue = (id: ValueId) => {
     const n = byId.get(id) ?? scratch.values.get(id)!;
-    values.set(id, { id, shape: n.shape, dtype: n.dtype, bytes: bytesOf(n.shape) });
+    values.set(id, { id, shape: n.shape, dtype: n.dtype, bytes: bytesOf(n.shape, n.dtype) });
   };
   for (const id of feeds) addValue(id);
   for (const id of constants.keys()) addValue(id);
@@ -667,6 +669,36 @@ function buildProgram(
 }
 
 /** Values the plan adds that no graph node computes, numbered from the first id past the graph's. */
+/**
+ * What a matmul reads for operand `id`: through a cast from f16 (the operand stays f16 in storage, the
+ * kernel widens it as it loads) or an identity cast and a permute that swaps the last two axes (a flipped transpose flag),
+ * so a weight kept at f16 and transposed (`x @ W^T`) is read where it lies, with no copy each run.
+ */
+function matmulOperand(
+  id: ValueId,
+  trans: boolean,
+  byId: ReadonlyMap<ValueId, AnyNode>,
+): { node: AnyNode; trans: boolean; half: boolean } {
+  let node = byId.get(id)!;
+  let half = false;
+  const from = node.op === "cast" ? byId.get(node.inputs[0]!)!.dtype : undefined;
+  // An identity cast too: a `precision = f16` weight on a device without shader-f16, widened back to f32.
+  if (node.dtype === "f32" && (from === "f16" || from === "f32")) {
+    node = byId.get(node.inputs[0]!)!;
+    half = from === "f16";
+  }
+  if (node.op === "permute" && swapsLastTwo(node.attrs.perm)) {
+    node = byId.get(node.inputs[0]!)!;
+    trans = !trans;
+  }
+  return { node, trans, half };
+}
+
+function swapsLastTwo(perm: readonly number[]): boolean {
+  const r = perm.length;
+  return r >= 2 && perm.every((p, i) => p === (i === r - 2 ? r - 1 : i === r - 1 ? r - 2 : i));
+}
+
 class Scratch {
   readonly values = new Map<ValueId, { shape: readonly number[]; dtype: DType }>();
   constructor(private next: ValueId) {}
@@ -835,16 +867,18 @@ function primitiveSteps(
       );
     }
     case "matmul": {
-      const b = byId.get(n.inputs[1]!)!;
+      const a = matmulOperand(n.inputs[0]!, n.attrs.transA, byId);
+      const b = matmulOperand(n.inputs[1]!, n.attrs.transB, byId);
       const spec = {
-        aShape: x!.shape,
-        bShape: b.shape,
-        transA: n.attrs.transA,
-        transB: n.attrs.transB,
+        aShape: a.node.shape,
+        bShape: b.node.shape,
+        transA: a.trans,
+        transB: b.trans,
         shape: n.shape,
         ...(epilogue ? { epilogue } : {}),
+        ...(a.half || b.half ? { half: { a: a.half, b: b.half } } : {}),
       };
-      const steps = matmulSteps(spec, [x!, b], matmul, target, scratch, [n.id]);
+      const steps = matmulSteps(spec, [a.node, b.node], matmul, target, scratch, [n.id]);
       const last = steps.pop()!;
       return [...steps, { ...last, args: [...last.args, n.id], writes: [n.id] }];
     }

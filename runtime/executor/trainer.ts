@@ -7,6 +7,7 @@
 
 /// <reference types="@webgpu/types" />
 import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
+import type { DType } from "../../compiler/graph/ops.ts";
 import { type Device, DeviceError } from "../device/device.ts";
 import { type CompiledKernel, PipelineCache } from "../device/pipelines.ts";
 import {
@@ -18,8 +19,9 @@ import {
 } from "../kernels/optimizer.ts";
 import type { Feed, Tensor } from "../reference/tensor.ts";
 import { type BufferRange, createArena } from "./arena.ts";
+import { toDevice } from "./device-values.ts";
 import { DeviceWait } from "./device-wait.ts";
-import type { ExecutorOptions } from "./executor.ts";
+import { type ExecutorOptions, kernelTarget } from "./executor.ts";
 import { lowerGraph } from "./lower.ts";
 import { lifetimes, planMemory } from "./memory-plan.ts";
 
@@ -119,13 +121,6 @@ function f32Bytes(data: ArrayLike<number>, bytes: number): ArrayBuffer {
   return buf;
 }
 
-/** `data` as f32 for an upload of `bytes`: a Float32Array that fills them as it is, others converted. */
-function asF32(data: ArrayLike<number>, bytes: number): BufferSource {
-  // Shared or not, writeBuffer copies the view's bytes (the types only spell out ArrayBuffer).
-  if (data instanceof Float32Array && data.byteLength === bytes) return data as Float32Array<ArrayBuffer>;
-  return f32Bytes(data, bytes);
-}
-
 const count = (shape: readonly number[]) => shape.reduce((a, d) => a * d, 1);
 
 function paramName(graph: Graph, id: ValueId): string {
@@ -202,7 +197,10 @@ async function createResident(
 async function addFrozen(
   device: Device,
   res: Resident,
-  values: ReadonlyMap<string, { readonly bytes: number; readonly data: ArrayLike<number> }>,
+  values: ReadonlyMap<
+    string,
+    { readonly bytes: number; readonly dtype: DType; readonly data: ArrayLike<number> }
+  >,
   alignment: number,
 ): Promise<void> {
   const gpu = device.device;
@@ -222,7 +220,7 @@ async function addFrozen(
   res.frozenBuffers.push(buffer);
   fresh.forEach(([name, v], k) => {
     const placed = { buffer, offset: offsets[k]!, size: v.bytes };
-    gpu.queue.writeBuffer(buffer, placed.offset, asF32(v.data, v.bytes));
+    gpu.queue.writeBuffer(buffer, placed.offset, toDevice(v.data, v.dtype, v.bytes));
     res.frozen.set(name, placed);
   });
 }
@@ -243,7 +241,7 @@ export async function createTrainer(
     matmul: opts.matmul ?? "register",
     fuse: opts.fuse ?? true,
     maxBindings: device.limits.maxStorageBuffersPerShaderStage,
-    target: { maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension },
+    target: kernelTarget(device),
   });
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const alignment = Math.max(256, device.limits.minStorageBufferOffsetAlignment);
@@ -265,14 +263,17 @@ export async function createTrainer(
   const resident = new Map<ValueId, ResidentParam>(
     [...grads.keys()].map((p) => [p, res.params.get(names.get(p)!)!]),
   );
-  const frozenByName = new Map<string, { id: ValueId; bytes: number; data: ArrayLike<number> }>();
+  const frozenByName = new Map<
+    string,
+    { id: ValueId; bytes: number; dtype: DType; data: ArrayLike<number> }
+  >();
   for (const [id, t] of opts.frozen ?? []) {
     const n = byId.get(id);
     if (n?.op !== "param" || grads.has(id)) throw new Error(`%${id} is not a param without a gradient`);
     if (t.data.length !== count(n.shape))
       throw new Error(`frozen param '${n.attrs.name}' holds ${count(n.shape)} values, not ${t.data.length}`);
     const value = plan.values.get(id);
-    if (value) frozenByName.set(n.attrs.name, { id, bytes: value.bytes, data: t.data });
+    if (value) frozenByName.set(n.attrs.name, { id, bytes: value.bytes, dtype: value.dtype, data: t.data });
   }
   for (const [name, v] of frozenByName) {
     const held = res.frozen.get(name);
@@ -307,9 +308,7 @@ export async function createTrainer(
   const updates = [...grads].map(([p, g]) => {
     const r = resident.get(p)!;
     const slot = res.slots[r.slot]!;
-    const kernel = optimizerKernel(slot.spec, r.count, {
-      maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
-    });
+    const kernel = optimizerKernel(slot.spec, r.count, kernelTarget(device));
     const ranges = [
       where(p),
       where(g),
@@ -329,7 +328,7 @@ export async function createTrainer(
   );
   for (const [id, data] of plan.constants) {
     const r = where(id);
-    gpu.queue.writeBuffer(r.buffer, r.offset, f32Bytes(data, r.size));
+    gpu.queue.writeBuffer(r.buffer, r.offset, toDevice(data, plan.values.get(id)!.dtype, r.size));
   }
 
   const wait = new DeviceWait();
@@ -394,10 +393,7 @@ export async function createTrainer(
         const n = byId.get(id)!;
         if (!t) throw new Error(`${n.op} '${"name" in n.attrs ? n.attrs.name : id}' (%${id}) has no feed`);
         const r = where(id);
-        const buf = new ArrayBuffer(r.size);
-        if (n.dtype === "f32" || n.dtype === "f16") new Float32Array(buf).set(t.data);
-        else new Int32Array(buf).set(Array.from(t.data, (x) => x | 0));
-        gpu.queue.writeBuffer(r.buffer, r.offset, buf);
+        gpu.queue.writeBuffer(r.buffer, r.offset, toDevice(t.data, plan.values.get(id)!.dtype, r.size));
       }
       const commands = recorded ?? record();
       const t0 = performance.now();

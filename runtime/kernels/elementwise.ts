@@ -18,8 +18,10 @@ import {
   type Kernel,
   type KernelTarget,
   literal,
+  loadAs,
   offsetExpr,
   storageType,
+  storeAs,
   stridesOf,
 } from "./kernel.ts";
 import { PHILOX_WGSL, randomExpr } from "./random.ts";
@@ -101,6 +103,8 @@ fn tanh_f32(x: f32) -> f32 {
 function convert(v: string, from: DType, to: DType): string {
   const f = exprType(from);
   const t = exprType(to);
+  // An f16 is computed in f32: a cast to it rounds there, as storing it would.
+  if (to === "f16" && from !== "f16") return `f32(f16(${convert(v, from, "f32")}))`;
   if (f === t) return v;
   if (t === "bool") return f === "f32" ? `(${v} != 0.0f)` : `(${v} != 0i)`;
   if (f === "bool") return t === "f32" ? `select(0.0f, 1.0f, ${v})` : `select(0i, 1i, ${v})`;
@@ -193,7 +197,7 @@ function programLines(
       case "input": {
         const o = p.operands[s.input]!;
         const at = offsetExpr(p.shape, broadcastStrides(o.shape, p.shape), index);
-        const v = read(s.input, at);
+        const v = loadAs(read(s.input, at), o.dtype);
         expr = o.dtype === "bool" ? `(${v} != 0i)` : v;
         t = o.dtype;
         break;
@@ -276,14 +280,14 @@ export function elementwiseKernel(p: ElementwiseProgram, target: KernelTarget = 
   ];
   const types = [...p.operands.map((o) => storageType(o.dtype)), storageType(resultDtype)];
   const { lines, result: r } = programLines(p, (k, at) => `in${k}[${at}]`, "i");
-  const store = exprType(resultDtype) === "bool" ? `select(0i, 1i, ${r})` : r;
+  const store = exprType(resultDtype) === "bool" ? `select(0i, 1i, ${r})` : storeAs(r, resultDtype);
   const body = [...boundedMain(wg, "i", "out"), ...lines, `  out[i] = ${store};`, "}"].join("\n");
   const pre = helpers(body, HELPERS);
-  const code = [declareBindings(bindings, types), pre, body].filter((s) => s !== "").join("\n\n");
-  const fixed = `${f32BitsPrefix(code, pre)}${code}`;
+  const fns = `${f32BitsPrefix(`${pre}\n${body}`, pre)}${pre}`;
+  const code = [declareBindings(bindings, types), fns, body].filter((s) => s !== "").join("\n\n");
   return {
     name: `elementwise[${programOps(p)}ops;${p.shape.join("x")}]`,
-    code: `${fixed}\n`,
+    code: `${code}\n`,
     bindings,
     workgroupSize: [wg, 1, 1],
     dispatch,

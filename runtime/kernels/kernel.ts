@@ -25,26 +25,47 @@ export interface KernelTarget {
   readonly maxWorkgroupsPerDimension: number;
   /** The device runs WGSL subgroup operations, on subgroups of at least 8 invocations. */
   readonly subgroups?: boolean;
+  /** The device offers `shader-f16`: values of dtype f16 are stored as f16 (else lowering widens them to f32). */
+  readonly shaderF16?: boolean;
 }
 
 export const DEFAULT_TARGET: KernelTarget = { maxWorkgroupsPerDimension: 65535 };
 
-/** Every dtype is 32 bits on the device: f16 is held as f32 for now, bool as i32 0/1. */
-export function storageType(dtype: DType): "f32" | "i32" {
-  return dtype === "f32" || dtype === "f16" ? "f32" : "i32";
+/**
+ * A dtype's WGSL element type in storage: f16 as f16 (lowering widens f16 to f32 on a device without
+ * shader-f16, so kernels only meet it where it exists), bool as i32 0/1.
+ */
+export function storageType(dtype: DType): "f32" | "f16" | "i32" {
+  return dtype === "f32" ? "f32" : dtype === "f16" ? "f16" : "i32";
 }
 
-/** The WGSL type a value has inside an expression. */
+/**
+ * The WGSL type a value has inside an expression. f16 is a storage format: kernels compute in f32,
+ * converting where they load (loadAs) and store (storeAs) it.
+ */
 export function exprType(dtype: DType): "f32" | "i32" | "bool" {
-  return dtype === "bool" ? "bool" : storageType(dtype);
+  return dtype === "bool" ? "bool" : dtype === "i32" ? "i32" : "f32";
+}
+
+/** A load `expr` of a `dtype` value's storage as its expression type (an f16 widened to f32). */
+export function loadAs(expr: string, dtype: DType): string {
+  return dtype === "f16" ? `f32(${expr})` : expr;
+}
+
+/** An expression `expr` of `dtype`'s expression type as its storage type (an f32 narrowed to f16). */
+export function storeAs(expr: string, dtype: DType): string {
+  return dtype === "f16" ? `f16(${expr})` : expr;
 }
 
 /**
  * A WGSL literal of `type` for a JS number. Values a WGSL constant cannot hold (NaN, infinities,
  * subnormals) go through `f32_bits`, a function (so never constant-evaluated) that F32_BITS defines.
  */
-export function literal(v: number, type: "f32" | "i32" | "bool" | "u32"): string {
+export function literal(v: number, type: "f32" | "f16" | "i32" | "bool" | "u32"): string {
   if (type === "bool") return v !== 0 ? "true" : "false";
+  // Through f32: a finite value past f16's range becomes ±inf (f16() of a constant that large does not compile).
+  if (type === "f16")
+    return `f16(${literal(Math.abs(v) >= 65520 && Number.isFinite(v) ? v * Infinity : v, "f32")})`;
   if (type === "i32") {
     const i = Math.trunc(v) | 0;
     // -2147483648i does not parse: it is the negation of an out-of-range literal.
@@ -83,9 +104,11 @@ export function grid(groups: number, target: KernelTarget = DEFAULT_TARGET): [nu
  * and writable storage in a dispatch, even in disjoint ranges. `access` still says which are written.
  */
 export function declareBindings(bindings: readonly KernelBinding[], types: readonly string[]): string {
-  return bindings
-    .map((b, i) => `@group(0) @binding(${i}) var<storage, read_write> ${b.name}: array<${types[i]}>;`)
-    .join("\n");
+  const decls = bindings.map(
+    (b, i) => `@group(0) @binding(${i}) var<storage, read_write> ${b.name}: array<${types[i]}>;`,
+  );
+  // A directive, so it comes first: kernels place their declarations before anything else.
+  return [...(types.some((t) => t.includes("f16")) ? ["enable f16;", ""] : []), ...decls].join("\n");
 }
 
 /** The flat invocation index of a 1-D launch spread over a 2-D grid of `wg`-sized workgroups. */

@@ -38,6 +38,22 @@ export interface MatmulSpec {
    * between b and c. The stored value is the program's (f32) result.
    */
   readonly epilogue?: { readonly program: ElementwiseProgram; readonly self: number };
+  /**
+   * Operands stored at f16 (weights a `precision = f16` pipeline keeps at half size): read as f16,
+   * converted to f32 where loaded; the product accumulates in f32.
+   */
+  readonly half?: { readonly a?: boolean; readonly b?: boolean };
+}
+
+/** An operand's WGSL element type: f32 or f16 storage, scalar or vec4. */
+function elementType(half: boolean | undefined, vec: boolean): string {
+  const t = half ? "f16" : "f32";
+  return vec ? `vec4<${t}>` : t;
+}
+
+/** A load of an operand stored at f16 (`half`) widened to f32, scalar or vec4. */
+function widen(load: string, half: boolean | undefined, vec: boolean): string {
+  return half ? (vec ? `vec4<f32>(${load})` : `f32(${load})`) : load;
 }
 
 /** Bindings, their WGSL element types and the epilogue function (empty without one). */
@@ -55,7 +71,7 @@ function layout(spec: MatmulSpec, bType: string, cType: string) {
     });
   }
   const bindings: KernelBinding[] = [BINDINGS[0]!, BINDINGS[1]!, ...extra, BINDINGS[2]!];
-  const types = ["f32", bType, ...extraTypes, cType];
+  const types = [elementType(spec.half?.a, false), bType, ...extraTypes, cType];
   let fn = "";
   if (e) {
     fn = programFunction(e.program, "epilogue", names, e.self);
@@ -63,7 +79,8 @@ function layout(spec: MatmulSpec, bType: string, cType: string) {
     fn = `${pre ? `${pre}\n\n` : ""}${fn}\n\n`;
   }
   const store = (flat: string, v: string) => (e ? `epilogue(${flat}, ${v})` : v);
-  const tag = e ? `+${programOps(e.program)}ops` : "";
+  const halves = `${spec.half?.a ? ";hA" : ""}${spec.half?.b ? ";hB" : ""}`;
+  const tag = `${halves}${e ? `+${programOps(e.program)}ops` : ""}`;
   return { bindings, types, fn, store, tag };
 }
 
@@ -287,20 +304,27 @@ function registerKernel(spec: MatmulSpec, tile: RegisterTile): Kernel {
     ? [groups[1], groups[0], batches]
     : [groups[0], groups[1], batches];
   const [colGroup, rowGroup] = tile.rowsFirst ? ["wid.y", "wid.x"] : ["wid.x", "wid.y"];
-  const L = layout(spec, vecB ? "vec4<f32>" : "f32", vecC ? "vec4<f32>" : "f32");
+  const hA = spec.half?.a;
+  const hB = spec.half?.b;
+  const L = layout(spec, elementType(hB, vecB), vecC ? "vec4<f32>" : "f32");
   const rows = Array.from({ length: ROWS }, (_, i) => i);
   const cols = Array.from({ length: tile.cols }, (_, j) => j);
   const bLoad = (j: number) => {
-    if (vecB) return `b[bb + k * ${n4}u + lc${j}]`;
+    if (vecB) return widen(`b[bb + k * ${n4}u + lc${j}]`, hB, true);
     const el = (q: number) =>
-      spec.transB
-        ? `b[bb + min(lc${j} * 4u + ${q}u, ${n - 1}u) * ${k}u + k]`
-        : `b[bb + k * ${n}u + min(lc${j} * 4u + ${q}u, ${n - 1}u)]`;
+      widen(
+        spec.transB
+          ? `b[bb + min(lc${j} * 4u + ${q}u, ${n - 1}u) * ${k}u + k]`
+          : `b[bb + k * ${n}u + min(lc${j} * 4u + ${q}u, ${n - 1}u)]`,
+        hB,
+        false,
+      );
     return `vec4<f32>(${[0, 1, 2, 3].map(el).join(", ")})`;
   };
   const clampRow = (row: string) => `min(${row}, ${m - 1}u)`;
   const rowOffset = (row: string) => (spec.transA ? `aa + ${row}` : `aa + ${row} * ${k}u`);
-  const aAt = (offset: string) => (spec.transA ? `a[${offset} + k * ${m}u]` : `a[${offset} + k]`);
+  const aAt = (offset: string) =>
+    widen(spec.transA ? `a[${offset} + k * ${m}u]` : `a[${offset} + k]`, hA, false);
   // With broadcastA, lane l reads row row0 + 8p + l and row i is lane i % 8's value of read i / 8.
   const reads = tile.broadcastA ? ROWS / LANES : ROWS;
   const aRead = (p: number) =>
@@ -377,11 +401,19 @@ function tiledKernel(spec: MatmulSpec): Kernel {
   const { m, n, k } = d;
   const batches = Math.max(1, count(d.batch));
   const dispatch: [number, number, number] = [Math.ceil(n / TILE), Math.ceil(m / TILE), batches];
-  const L = layout(spec, "f32", "f32");
+  const L = layout(spec, elementType(spec.half?.b, false), "f32");
   const aEl = (row: string, kk: string) =>
-    spec.transA ? `a[aa + (${kk}) * ${m}u + ${row}]` : `a[aa + (${row}) * ${k}u + ${kk}]`;
+    widen(
+      spec.transA ? `a[aa + (${kk}) * ${m}u + ${row}]` : `a[aa + (${row}) * ${k}u + ${kk}]`,
+      spec.half?.a,
+      false,
+    );
   const bEl = (kk: string, col: string) =>
-    spec.transB ? `b[bb + (${col}) * ${k}u + ${kk}]` : `b[bb + (${kk}) * ${n}u + ${col}]`;
+    widen(
+      spec.transB ? `b[bb + (${col}) * ${k}u + ${kk}]` : `b[bb + (${kk}) * ${n}u + ${col}]`,
+      spec.half?.b,
+      false,
+    );
   const lines = [
     `var<workgroup> as_: array<array<f32, ${TILE}>, ${TK}>;`,
     `var<workgroup> bs_: array<array<f32, ${TILE}>, ${TK}>;`,

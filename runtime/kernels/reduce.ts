@@ -44,7 +44,9 @@ function init(kind: ReduceKind, t: "f32" | "i32"): string {
 }
 
 export function reduceKernel(spec: ReduceSpec, target: KernelTarget = DEFAULT_TARGET): Kernel {
-  const t = storageType(spec.dtype);
+  // Lowering widens f16 operands of reductions to f32 (legalizeHalf): accumulating at f16 loses too much.
+  if (spec.dtype === "f16") throw new Error("internal error: a reduction over f16 reached the kernel");
+  const t = storageType(spec.dtype) as "f32" | "i32";
   const xs = stridesOf(spec.shape);
   const dims = spec.shape.map((size, i) => ({ size, stride: xs[i]! }));
   const kept = mergeDims(dims.filter((_, i) => !spec.axes.includes(i)));

@@ -3,6 +3,7 @@
 
 import type { AnyNode, Graph, Node, ValueId } from "../../compiler/graph/graph.ts";
 import type { Op } from "../../compiler/graph/ops.ts";
+import { roundToHalf } from "../formats/half.ts";
 import { BINARY, mapBroadcast, mapUnary, UNARY } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
 import { broadcast, concat, gather, pad, permute, scatterAdd, slice, takeAlongAxis } from "./movement.ts";
@@ -112,6 +113,10 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+function roundedToHalf(t: Tensor): Tensor {
+  return { shape: t.shape, data: Float64Array.from(t.data, roundToHalf) };
+}
+
 /**
  * Evaluates `graph` given a tensor for every input and param node (keyed by node id) and returns
  * the value of every node. Tensors never alias their feeds except through reshape.
@@ -135,7 +140,8 @@ export function evaluate(graph: Graph, feeds: ReadonlyMap<ValueId, Tensor>): Map
         node.inputs.map((i) => values.get(i)!),
       );
     }
-    values.set(node.id, result);
+    // An f16 value holds what f16 can: a feed or result rounded to it, as the device stores it.
+    values.set(node.id, node.dtype === "f16" ? roundedToHalf(result) : result);
   }
   return values;
 }

@@ -10,12 +10,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   decodeToFloat32,
   encodeSafetensors,
-  floatToHalfBits,
   MAX_HEADER_BYTES,
   Safetensors,
   SafetensorsError,
   writeSafetensors,
 } from "../../runtime/checkpoint/safetensors.ts";
+import { floatToHalfBits } from "../../runtime/formats/half.ts";
 
 const dir = mkdtempSync(path.join(tmpdir(), "vlmp-st-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

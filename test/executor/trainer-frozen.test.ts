@@ -10,7 +10,9 @@ import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import { crossEntropy } from "../../compiler/graph/composites.ts";
 import type { ValueId } from "../../compiler/graph/graph.ts";
 import { linear } from "../../compiler/graph/layers.ts";
+import { halfWeights } from "../../compiler/graph/passes/half-weights.ts";
 import { createTrainer, type Trainer } from "../../runtime/executor/trainer.ts";
+import { roundToHalf } from "../../runtime/formats/half.ts";
 import type { Tensor } from "../../runtime/reference/tensor.ts";
 import { rng } from "../graph/helpers.ts";
 import { deviceOrSkip } from "../kernels/helpers.ts";
@@ -21,8 +23,11 @@ afterAll(() => device?.destroy());
 const STEPS = 4;
 const OPTIMIZER = { kind: "sgd", lr: 0.1, momentum: 0.9 } as const;
 
-/** A frozen first layer (`f.w`, `f.b`) under a trained head (`h.w`, `h.b`), cross-entropy over `n` rows. */
-function stepGraph(n: number) {
+/**
+ * A frozen first layer (`f.w`, `f.b`) under a trained head (`h.w`, `h.b`), cross-entropy over `n` rows;
+ * `half`: as `precision = f16` builds it (f.w kept at f16).
+ */
+function stepGraph(n: number, half = false) {
   const b = new GraphBuilder();
   const x = b.input("x", [n, 6]);
   const y = b.input("y", [n], "i32");
@@ -32,7 +37,8 @@ function stepGraph(n: number) {
   const hb = b.param("h.b", [3]);
   const loss = crossEntropy(b, linear(b, b.tanh(linear(b, x, fw, fb)), hw, hb), y);
   b.output("loss", loss);
-  const { graph, grads } = gradients(b.build(), loss.id);
+  const forward = b.build();
+  const { graph, grads } = gradients(half ? halfWeights(forward) : forward, loss.id);
   const r = rng(7);
   const uniform = (shape: number[]): Tensor => ({
     shape,
@@ -50,7 +56,7 @@ function stepGraph(n: number) {
     [x.id, uniform([n, 6])],
     [y.id, { shape: [n], data: Float64Array.from({ length: n }, (_, i) => i % 3) }],
   ]);
-  return { graph, grads, loss: loss.id, frozen, init, batch };
+  return { graph, grads, loss: loss.id, frozen, init, batch, fw: fw.id };
 }
 
 /** The labels of the buffers `queue.writeBuffer` writes while `body` runs, one per call. */
@@ -116,6 +122,30 @@ describe.skipIf(!device)("frozen params on the device trainer", () => {
     const sharedLoss = await shared.result.step(small.batch);
     expect(sharedLoss).toBe(await reference.step(new Map([...small.batch, ...small.frozen])));
     for (const t of [shared.result, reference, kept]) t.release();
+  });
+
+  it("holds a weight kept at f16 (precision = f16) and steps as the f32 graph given its rounded values", async () => {
+    const half = stepGraph(12, true);
+    expect(half.graph.nodes.find((n) => n.id === half.fw)!.dtype).toBe("f16");
+    const kept = await createTrainer(device!, half.graph, half.loss, half.grads, {
+      optimizer: OPTIMIZER,
+      frozen: half.frozen,
+    });
+    kept.setParams(half.init);
+    const halfLosses = await train(kept, half.batch);
+    kept.release();
+
+    const full = stepGraph(12);
+    const rounded = new Map(full.frozen);
+    const w = full.frozen.get(full.fw)!;
+    rounded.set(full.fw, { shape: w.shape, data: Float64Array.from(w.data, roundToHalf) });
+    const wide = await createTrainer(device!, full.graph, full.loss, full.grads, {
+      optimizer: OPTIMIZER,
+      frozen: rounded,
+    });
+    wide.setParams(full.init);
+    expect(halfLosses).toEqual(await train(wide, full.batch));
+    wide.release();
   });
 
   it("uploads f32 frozen values as they are, with the steps of the same values given as f64", async () => {

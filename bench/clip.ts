@@ -17,7 +17,9 @@
 // (minutes); VLMP_BENCH_CLIP_MODELS=b32 or b16 picks one tower; VLMP_BENCH_CLIP_REPS sets the timed runs
 // per side (default 1, the median is reported). VLMP_PROFILE=1 also prints each tower's per-kernel device
 // times (runtime/executor/profile.ts: one timestamped pass per dispatch, grouped by kernel and family,
-// with GFLOP/s of matmuls and attention and the gaps between dispatches).
+// with GFLOP/s of matmuls and attention and the gaps between dispatches). VLMP_BENCH_CLIP_PRECISION=f16 runs
+// the towers as `precision = f16` does (matmul weights held at f16 on the device); the weights are then drawn
+// f16-exact, so PyTorch's f32 forward computes on the same values and the parity check still holds at f32.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -33,6 +35,7 @@ import { towerGraph } from "../runtime/embed/encoder.ts";
 import { autotune } from "../runtime/executor/autotune.ts";
 import { createExecutor } from "../runtime/executor/executor.ts";
 import { formatProfile, profilePrepared } from "../runtime/executor/profile.ts";
+import { roundToHalf } from "../runtime/formats/half.ts";
 import { type Feed, markImmutable } from "../runtime/reference/tensor.ts";
 
 const BATCH = 32;
@@ -126,6 +129,10 @@ export interface ClipBenchRow {
 export async function benchClip(log: (line: string) => void = console.log): Promise<ClipBenchRow[]> {
   const layers = Number(process.env["VLMP_BENCH_CLIP_LAYERS"] ?? 1);
   const reps = Math.max(1, Number(process.env["VLMP_BENCH_CLIP_REPS"] ?? 1));
+  const precision = process.env["VLMP_BENCH_CLIP_PRECISION"] ?? "f32";
+  if (precision !== "f32" && precision !== "f16")
+    throw new Error(`VLMP_BENCH_CLIP_PRECISION must be f32 or f16, got ${precision}`);
+  const half = precision === "f16";
   const pick = process.env["VLMP_BENCH_CLIP_MODELS"];
   const profile = process.env["VLMP_PROFILE"] === "1";
   const norm = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, "");
@@ -146,12 +153,20 @@ export async function benchClip(log: (line: string) => void = console.log): Prom
     const tuned = await autotune(device);
     const adapter = `${device.info.description || device.info.device}`;
     const depth = layers === 12 ? "12 layers (full)" : `${layers} of 12 layers (NOT the full tower)`;
-    log(`clip image towers, batch ${BATCH}, random weights (seed ${SEED}), ${depth}, on ${adapter}:`);
+    log(
+      `clip image towers, batch ${BATCH}, random weights (seed ${SEED}${half ? ", f16-exact" : ""}), ${depth}, ` +
+        `precision ${precision}, on ${adapter}:`,
+    );
     for (const m of models) {
       const d = dims(m.patch, layers);
       const call = `clip.clip_model(image: 224, patch: ${m.patch}, width: 768, layers: ${layers}, heads: 12, text_width: 512, text_layers: 1, text_heads: 8, embed: 512)`;
-      const ir = compileBackboneIr(call);
-      const tower = towerGraph(ir, ir.root.settings["backbone"] as JsonValue, "image", BATCH);
+      const plain = compileBackboneIr(call);
+      const settings: Record<string, JsonValue> = {
+        ...plain.root.settings,
+        precision: { $symbol: precision },
+      };
+      const ir = { ...plain, root: { ...plain.root, settings } };
+      const tower = towerGraph(ir, settings["backbone"] as JsonValue, "image", BATCH);
       const pixelsIn = tower.inputs.get("pixels")!;
 
       // Weights by HF key in HF shapes (the graph reads the same row-major data), pixels ~N(0, 1).
@@ -173,13 +188,9 @@ export async function benchClip(log: (line: string) => void = console.log): Prom
         const spec = specs.get(key);
         if (spec?.init.kind !== "normal") throw new Error(`no random init for ${key}`);
         const size = spec.shape.reduce((a, b) => a * b, 1);
-        add(
-          key,
-          spec.shape,
-          normals(`${m.name}:${key}`, size, spec.init.mean ?? 0, spec.init.std),
-          value.id,
-          true,
-        );
+        const weights = normals(`${m.name}:${key}`, size, spec.init.mean ?? 0, spec.init.std);
+        if (half) for (let i = 0; i < weights.length; i++) weights[i] = roundToHalf(weights[i]!);
+        add(key, spec.shape, weights, value.id, true);
       }
       add(
         "pixels",

@@ -26,6 +26,8 @@ interface Case {
   readonly shape: readonly number[];
   /** Which matmul operand is stored transposed ([n, k] for B, [k, m] for A). */
   readonly trans?: "A" | "B";
+  /** B is a weight held at f16 (`precision = f16`), read by the matmul as it lies. */
+  readonly halfB?: boolean;
   /** Work per run: flops for matmul, bytes moved (one read, one write) otherwise. */
   readonly work: number;
   readonly unit: "GFLOP/s" | "GB/s";
@@ -37,6 +39,11 @@ const ALL_CASES: readonly Case[] = [
   matmul("matmul [1600,768]x[768,3072] (ViT-B/32 mlp up)", 1600, 768, 3072),
   matmul("matmul [6304,768]x[768,3072] (ViT-B/16 mlp up)", 6304, 768, 3072),
   matmul("matmul [6304,768]x[3072,768]^T (ViT-B/16 mlp up)", 6304, 768, 3072, "B"),
+  {
+    ...matmul("matmul [1600,768]x[3072,768]^T f16 B (ViT-B/32 mlp up, precision f16)", 1600, 768, 3072, "B"),
+    halfB: true,
+  },
+  { ...matmul("matmul [1600,768]x[3072,768]^T f32 B (the same at f32)", 1600, 768, 3072, "B") },
   matmul("matmul [6304,3072]x[768,3072]^T (ViT-B/16 mlp down)", 6304, 3072, 768, "B"),
   matmul("matmul [6304,3072]^Tx[6304,768] (ViT-B/16 mlp up dW)", 3072, 6304, 768, "A"),
   rows("softmax", "softmax [4096,1024]", [4096, 1024]),
@@ -108,7 +115,10 @@ function graphOf(c: Case): Graph {
   if (c.kind === "matmul") {
     const [m, k, n] = c.shape as [number, number, number];
     const a = b.input("a", c.trans === "A" ? [k, m] : [m, k]);
-    const w = b.input("b", c.trans === "B" ? [n, k] : [k, n]);
+    const shape = c.trans === "B" ? [n, k] : [k, n];
+    const w = c.halfB
+      ? b.cast(b.param("b", shape, { trainable: false, dtype: "f16" }), "f32")
+      : b.input("b", shape);
     b.output("y", b.matmul(a, w, { transA: c.trans === "A", transB: c.trans === "B" }));
   } else if (c.kind === "softmax") {
     b.output("y", softmax(b, b.input("x", c.shape)));

@@ -1,7 +1,7 @@
 // `precision = f16` (halfWeights): a frozen weight that only matmuls read, through reshapes and
-// transposes, is kept at f16 and each matmul reads it through a cast to f32; biases, norms, embeddings,
-// trained parameters and weights read by anything else stay f32. The result is the f32 graph with those
-// weights rounded to f16.
+// transposes, is kept at f16 and each matmul reads it through a cast to f32; an embedding table that only
+// gathers read is kept at f16 and its rows are cast where used; biases, norms, trained parameters and
+// weights read by anything else stay f32. The result is the f32 graph with those weights rounded to f16.
 
 import { describe, expect, it } from "vitest";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
@@ -25,7 +25,9 @@ function model() {
   const h = b.mul(b.add(b.matmul(x, b.transpose(w)), bias), gamma);
   const p = b.matmul(h, b.reshape(proj, [6, 6]));
   const q = b.add(b.matmul(p, shared), b.sum(shared, [0]));
-  const y = b.add(q, b.sum(b.matmul(x, prompt), [1], true));
+  const table = b.param("embed", [10, 6], { trainable: false });
+  const rows = b.gather(table, b.input("ids", [3], "i32"), 0);
+  const y = b.add(b.add(q, b.sum(b.matmul(x, prompt), [1], true)), b.mul(rows, 2));
   b.output("y", y);
   return { graph: b.build(), y: y.id };
 }
@@ -38,7 +40,9 @@ function feeds(graph: Graph): Map<ValueId, Tensor> {
     const size = n.shape.reduce((a, d) => a * d, 1);
     out.set(n.id, {
       shape: n.shape,
-      data: Float64Array.from({ length: size }, () => Math.fround(r() * 2 - 1)),
+      data: Float64Array.from({ length: size }, () =>
+        n.dtype === "i32" ? Math.floor(r() * 10) : Math.fround(r() * 2 - 1),
+      ),
     });
   }
   return out;
@@ -59,8 +63,10 @@ describe("halfWeights", () => {
       prompt: "f32",
       proj: "f16",
       shared: "f32",
+      embed: "f16",
     });
-    expect(half.nodes.filter((n) => n.op === "cast")).toHaveLength(2);
+    expect(half.nodes.filter((n) => n.op === "cast")).toHaveLength(3);
+    expect(half.nodes.find((n) => n.op === "gather")!.dtype).toBe("f16");
   });
 
   it("computes the f32 graph with those weights rounded to f16", () => {
@@ -68,7 +74,7 @@ describe("halfWeights", () => {
     const f = feeds(graph);
     const rounded = new Map(f);
     for (const n of graph.nodes) {
-      if (n.op === "param" && (n.attrs.name === "linear.weight" || n.attrs.name === "proj")) {
+      if (n.op === "param" && ["linear.weight", "proj", "embed"].includes(n.attrs.name)) {
         const t = f.get(n.id)!;
         rounded.set(n.id, { shape: t.shape, data: Float64Array.from(t.data, roundToHalf) });
       }

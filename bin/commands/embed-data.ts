@@ -8,14 +8,14 @@ import { writeSafetensors } from "../../runtime/checkpoint/index.ts";
 import { UnsupportedDataError } from "../../runtime/data/sources/resolve.ts";
 import { DataError } from "../../runtime/data/sources/types.ts";
 import { NoAdapterError } from "../../runtime/device/device.ts";
-import type { Backend } from "../../runtime/embed/backend.ts";
 import { embedDataEntry, featuresFileMetadata, featuresFileTensors } from "../../runtime/embed/data-entry.ts";
+import { type Backend, type BackendKind, openBackend } from "../../runtime/engine/backend.ts";
 import { RunError } from "../../runtime/engine/errors.ts";
 import { ImageDecodeError } from "../../runtime/image/errors.ts";
 import { createReporter, type ProgressMode } from "../../runtime/progress/index.ts";
 import { UsageError } from "../usage-error.ts";
 import { compileSpec, type SpecOptions } from "./compile-spec.ts";
-import { chooseBackend, integer } from "./embed.ts";
+import { integer } from "./embed.ts";
 
 export interface EmbedDataOptions extends SpecOptions {
   data?: string;
@@ -25,7 +25,7 @@ export interface EmbedDataOptions extends SpecOptions {
   texts?: string;
   arch?: string;
   workers?: string;
-  backend?: "auto" | "reference" | "webgpu";
+  backend?: BackendKind;
   batch?: string;
   progress?: ProgressMode;
 }
@@ -48,7 +48,7 @@ export async function runEmbedData(
   const reporter = createReporter(options.progress ?? "auto");
   let backend: Backend | undefined;
   try {
-    backend = await chooseBackend(options.backend ?? "auto", (m) => reporter.log(m));
+    backend = await openBackend(options.backend ?? "auto", (m) => reporter.log(m));
     const embedded = await embedDataEntry(ir, options.data, {
       backend,
       batch,

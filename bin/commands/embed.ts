@@ -11,16 +11,14 @@ import {
 } from "../../runtime/checkpoint/index.ts";
 import { NoAdapterError } from "../../runtime/device/device.ts";
 import {
-  type Backend,
-  type BackendName,
   collectImagePaths,
   embedImages,
   embedTexts,
   loadEmbedModel,
-  openBackend,
   readTextLines,
   writeFeatures,
 } from "../../runtime/embed/index.ts";
+import { type Backend, type BackendKind, openBackend } from "../../runtime/engine/backend.ts";
 import { ImageDecodeError } from "../../runtime/image/errors.ts";
 import { createReporter, type ProgressMode } from "../../runtime/progress/index.ts";
 import { VocabError } from "../../runtime/tokenizer/index.ts";
@@ -31,7 +29,7 @@ export interface EmbedCommandOptions {
   images?: string[];
   texts?: string;
   out: string;
-  backend?: "auto" | BackendName;
+  backend?: BackendKind;
   batch?: string;
   arch?: string;
   workers?: string;
@@ -67,7 +65,7 @@ export async function runEmbed(options: EmbedCommandOptions): Promise<number> {
   let backend: Backend | undefined;
   try {
     const model = loadEmbedModel(modelDir, options.arch);
-    backend = await chooseBackend(options.backend ?? "auto", reporter.log.bind(reporter));
+    backend = await openBackend(options.backend ?? "auto", (m) => reporter.log(m));
     const embedOptions = { backend, batch, reporter, ...(workers !== undefined ? { workers } : {}) };
     const features = hasImages
       ? await embedImages(model, items, embedOptions)
@@ -81,7 +79,7 @@ export async function runEmbed(options: EmbedCommandOptions): Promise<number> {
       metadata: {
         model: resolve(modelDir),
         arch: model.arch.name,
-        backend: backend.name,
+        backend: backend.kind,
         image_size: String(model.imageSize),
         crop: "floor",
         pad_id: String(model.padId),
@@ -110,19 +108,5 @@ export async function runEmbed(options: EmbedCommandOptions): Promise<number> {
     throw error;
   } finally {
     backend?.close();
-  }
-}
-
-export async function chooseBackend(
-  name: "auto" | BackendName,
-  log: (message: string) => void,
-): Promise<Backend> {
-  if (name !== "auto") return openBackend(name);
-  try {
-    return await openBackend("webgpu");
-  } catch (error) {
-    if (!(error instanceof NoAdapterError)) throw error;
-    log("no WebGPU adapter: using the reference interpreter (slow; see scripts/bootstrap)");
-    return openBackend("reference");
   }
 }

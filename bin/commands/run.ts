@@ -7,12 +7,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PipelineIr } from "../../compiler/ir.ts";
+import type { BackendKind } from "../../runtime/engine/backend.ts";
 import { RunError } from "../../runtime/engine/errors.ts";
 import { createReporter, type ProgressMode } from "../../runtime/progress/index.ts";
 import { compileSpec, type SpecOptions } from "./compile-spec.ts";
 
 export interface RunOptions extends SpecOptions {
-  backend?: "auto" | "webgpu" | "reference";
+  backend?: BackendKind;
   runs?: string;
   progress?: ProgressMode;
   /** A run directory to continue (training pipelines, task sequences): its ir.json and spec.vlmp are used. */

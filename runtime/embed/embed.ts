@@ -4,10 +4,10 @@
 // compiled graph serves every batch.
 
 import type { ValueId } from "../../compiler/graph/graph.ts";
+import type { Backend } from "../engine/backend.ts";
 import { ImagePool, loadImageBatches } from "../image/pool.ts";
 import { type ProgressReporter, silentReporter } from "../progress/index.ts";
 import type { Feed, Tensor } from "../reference/tensor.ts";
-import type { Backend } from "./backend.ts";
 import { paramFeeds, towerGraph } from "./encoder.ts";
 import type { EmbedModel } from "./model.ts";
 

@@ -1,7 +1,6 @@
 // Feature extraction with a CLIP checkpoint (`vlmp embed`).
 
 export { type ArchChoice, chooseArch, matchArch, NAMED_ARCHS, type NamedArch } from "./arch.ts";
-export { type Backend, type BackendName, openBackend } from "./backend.ts";
 export {
   type DataEntryFeatures,
   embedDataEntry,

@@ -1,9 +1,9 @@
-// Where graphs run: the WebGPU executor (Dawn; a GPU, or a CPU through lavapipe) or the reference
-// interpreter (plain TypeScript, float64). Both take feeds by node id and return the requested outputs.
-// Checkpoint weights come as f32 (their precision in the file): the executor uploads them as they are
-// (once, while the same immutable objects are fed), the reference widens them on every run (a copy per
-// run rather than a second, f64 copy of the weights held for the run's life).
-// `auto` prefers WebGPU when an adapter exists and falls back to the reference interpreter.
+// Where graphs run, for `vlmp run` and `vlmp embed` alike: the WebGPU executor (Dawn; a GPU, or a CPU
+// through lavapipe) or the reference interpreter (plain TypeScript, float64). Both take feeds by node id
+// and return the requested outputs. Checkpoint weights come as f32 (their precision in the file): the
+// executor uploads them as they are (once, while the same immutable objects are fed), the reference widens
+// each immutable feed once (reference/tensor.ts widened). `auto` prefers WebGPU when an adapter exists and
+// falls back to the reference interpreter.
 
 import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
 import type { Trainer, TrainerOptions } from "../executor/trainer.ts";

@@ -12,7 +12,7 @@ import { runEmbedData } from "../../bin/commands/embed-data.ts";
 import { UsageError } from "../../bin/usage-error.ts";
 import { Safetensors } from "../../runtime/checkpoint/index.ts";
 import { DataResolver } from "../../runtime/data/sources/resolve.ts";
-import { embedDataEntry, featuresFileTensors, openBackend } from "../../runtime/embed/index.ts";
+import { embedDataEntry, featuresFileTensors } from "../../runtime/embed/index.ts";
 import { referenceBackend } from "../../runtime/engine/backend.ts";
 import { forwardSource } from "../../runtime/engine/evaluate.ts";
 import { loadBackbone } from "../../runtime/engine/model.ts";
@@ -123,7 +123,7 @@ describe("vlmp embed SPEC --data ENTRY", () => {
       .split("\n")
       .slice(1)
       .map((line) => Number(line.split(",")[2]));
-    const backend = await openBackend("reference");
+    const backend = referenceBackend();
     const embedded = await embedDataEntry(ir, "val", {
       backend,
       batch: 7,
@@ -134,7 +134,7 @@ describe("vlmp embed SPEC --data ENTRY", () => {
     const ctx = {
       ir,
       backbone: loadBackbone(ir),
-      backend: referenceBackend(),
+      backend,
       adapters: [],
       templates: ["{}"],
       reporter: silentReporter,
@@ -151,7 +151,7 @@ describe("vlmp embed SPEC --data ENTRY", () => {
 
   it("names the data block's sources when the entry is not one of them", async () => {
     const { ir } = compileForRun(spec());
-    const options = { backend: await openBackend("reference"), batch: 8, reporter: silentReporter };
+    const options = { backend: referenceBackend(), batch: 8, reporter: silentReporter };
     await expect(embedDataEntry(ir, "train", options)).rejects.toThrow(
       "the data block of 'embed_data' has no source 'train' (sources: test, val)",
     );

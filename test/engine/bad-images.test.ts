@@ -8,12 +8,7 @@ import { cpSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { JsonValue } from "../../compiler/values.ts";
-import {
-  embedDataEntry,
-  featuresFileMetadata,
-  featuresFileTensors,
-  openBackend,
-} from "../../runtime/embed/index.ts";
+import { embedDataEntry, featuresFileMetadata, featuresFileTensors } from "../../runtime/embed/index.ts";
 import { referenceBackend } from "../../runtime/engine/backend.ts";
 import { RunError } from "../../runtime/engine/errors.ts";
 import { computeMetrics } from "../../runtime/engine/metrics.ts";
@@ -202,7 +197,7 @@ describe("bad_images in vlmp embed --data", () => {
   it("skip writes the rows of the images that were read and lists the others in the metadata", async () => {
     const broken = breakWorld("broken-embed", "test", [0, 5]);
     const options = {
-      backend: await openBackend("reference"),
+      backend,
       batch: 8,
       reporter: silentReporter,
       workers: 0,

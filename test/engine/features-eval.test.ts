@@ -9,12 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writeSafetensors } from "../../runtime/checkpoint/index.ts";
 import { featuresSource } from "../../runtime/data/sources/features.ts";
-import {
-  embedDataEntry,
-  featuresFileMetadata,
-  featuresFileTensors,
-  openBackend,
-} from "../../runtime/embed/index.ts";
+import { embedDataEntry, featuresFileMetadata, featuresFileTensors } from "../../runtime/embed/index.ts";
 import { referenceBackend } from "../../runtime/engine/backend.ts";
 import { forwardSource } from "../../runtime/engine/evaluate.ts";
 import { loadBackbone } from "../../runtime/engine/model.ts";
@@ -66,7 +61,7 @@ async function run(file: string) {
 async function embedTest(): Promise<string> {
   const { ir, hash } = compileForRun(zeroshot("zs_images", IMAGES));
   const embedded = await embedDataEntry(ir, "test", {
-    backend: await openBackend("reference"),
+    backend,
     batch: 16,
     reporter: silentReporter,
     workers: 0,

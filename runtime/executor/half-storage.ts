@@ -1,13 +1,13 @@
-// Where f16 values may live on the device. Kernels hold f16 as a storage format and compute in f32:
-// copies (movement) move it as it is, elementwise kernels widen it where they load and narrow it where
-// they store, and a matmul reads an operand cast from f16 as f16 (lower.ts). Every other kernel
-// (reductions, scatter_add, matmul results, random numbers) computes and stores at f32: accumulating
-// at f16 loses too much. legalizeHalf rewrites a graph so kernels only meet f16 where they take it.
+// Where f16 values may live on the device. Copies (movement) move f16 as it is, elementwise kernels
+// compute f16 values at f16 (each op rounded, as the reference does), and a matmul reads an operand cast
+// from f16 as f16, accumulating at f32 (lower.ts). Every other kernel (reductions, scatter_add, matmul
+// results, random numbers) computes and stores at f32: accumulating at f16 loses too much. legalizeHalf
+// rewrites a graph so kernels only meet f16 where they take it.
 
 import { type AnyNode, type Graph, retainComposites, type ValueId } from "../../compiler/graph/graph.ts";
 import { type DType, opGroup } from "../../compiler/graph/ops.ts";
 
-/** Ops whose kernels take and give f16 as it is (copies) or widen and narrow it (elementwise). */
+/** Ops whose kernels take and give f16: copies and elementwise arithmetic. */
 function holdsHalf(n: AnyNode): boolean {
   const g = opGroup(n.op);
   if (g === "unary" || g === "binary" || g === "compare" || g === "ternary") return true;

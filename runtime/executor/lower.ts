@@ -30,6 +30,7 @@ import {
   type Kernel,
   type KernelTarget,
   stridesOf,
+  withHalfDirective,
 } from "../kernels/kernel.ts";
 import { layerNormKernel } from "../kernels/layernorm.ts";
 import {
@@ -431,7 +432,12 @@ export function lowerGraph(given: Graph, outputs: readonly ValueId[], opts: Lowe
   for (const id of constants.keys()) addValue(id);
   for (const s of steps) for (const a of s.args) if (!aliases.has(a)) addValue(a);
   for (const o of outputs) addValue(rootOf(o));
-  const args = (s: PlanStep) => ({ ...s, args: s.args.map(rootOf), writes: s.writes.map(rootOf) });
+  const args = (s: PlanStep) => ({
+    ...s,
+    kernel: { ...s.kernel, code: withHalfDirective(s.kernel.code) },
+    args: s.args.map(rootOf),
+    writes: s.writes.map(rootOf),
+  });
   return {
     steps: steps.map(args),
     values,

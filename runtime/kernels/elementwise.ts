@@ -18,10 +18,8 @@ import {
   type Kernel,
   type KernelTarget,
   literal,
-  loadAs,
   offsetExpr,
   storageType,
-  storeAs,
   stridesOf,
 } from "./kernel.ts";
 import { PHILOX_WGSL, randomExpr } from "./random.ts";
@@ -103,16 +101,14 @@ fn tanh_f32(x: f32) -> f32 {
 function convert(v: string, from: DType, to: DType): string {
   const f = exprType(from);
   const t = exprType(to);
-  // An f16 is computed in f32: a cast to it rounds there, as storing it would.
-  if (to === "f16" && from !== "f16") return `f32(f16(${convert(v, from, "f32")}))`;
   if (f === t) return v;
-  if (t === "bool") return f === "f32" ? `(${v} != 0.0f)` : `(${v} != 0i)`;
-  if (f === "bool") return t === "f32" ? `select(0.0f, 1.0f, ${v})` : `select(0i, 1i, ${v})`;
+  if (t === "bool") return `(${v} != ${literal(0, f)})`;
+  if (f === "bool") return `select(${literal(0, t)}, ${literal(1, t)}, ${v})`;
   return `${t}(${v})`;
 }
 
-function unaryExpr(op: OpOf<"unary">, a: string, t: "f32" | "i32" | "bool"): string {
-  const zero = t === "i32" ? "0i" : "0.0f";
+function unaryExpr(op: OpOf<"unary">, a: string, t: "f32" | "f16" | "i32" | "bool"): string {
+  const zero = t === "bool" ? "false" : literal(0, t);
   switch (op) {
     case "neg":
       return `(-${a})`;
@@ -128,8 +124,9 @@ function unaryExpr(op: OpOf<"unary">, a: string, t: "f32" | "i32" | "bool"): str
     case "cast":
       return a;
     default:
-      // The rest are float functions; an integer operand goes through f32.
-      return t === "i32" ? `i32(${floatUnary(op, `f32(${a})`)})` : floatUnary(op, a);
+      // The rest are float functions, evaluated at f32: an integer or f16 operand goes through f32 and the
+      // result is rounded back, as PyTorch evaluates half functions in float.
+      return t === "i32" || t === "f16" ? `${t}(${floatUnary(op, `f32(${a})`)})` : floatUnary(op, a);
   }
 }
 
@@ -172,7 +169,7 @@ function binaryExpr(op: OpOf<"binary"> | OpOf<"compare">, a: string, b: string, 
   if (op === "maximum") return `max(${a}, ${b})`;
   if (op === "minimum") return `min(${a}, ${b})`;
   // pow
-  return t === "i32" ? `i32(pow_f32(f32(${a}), f32(${b})))` : `pow_f32(${a}, ${b})`;
+  return t === "i32" || t === "f16" ? `${t}(pow_f32(f32(${a}), f32(${b})))` : `pow_f32(${a}, ${b})`;
 }
 
 /**
@@ -197,7 +194,7 @@ function programLines(
       case "input": {
         const o = p.operands[s.input]!;
         const at = offsetExpr(p.shape, broadcastStrides(o.shape, p.shape), index);
-        const v = loadAs(read(s.input, at), o.dtype);
+        const v = read(s.input, at);
         expr = o.dtype === "bool" ? `(${v} != 0i)` : v;
         t = o.dtype;
         break;
@@ -280,7 +277,7 @@ export function elementwiseKernel(p: ElementwiseProgram, target: KernelTarget = 
   ];
   const types = [...p.operands.map((o) => storageType(o.dtype)), storageType(resultDtype)];
   const { lines, result: r } = programLines(p, (k, at) => `in${k}[${at}]`, "i");
-  const store = exprType(resultDtype) === "bool" ? `select(0i, 1i, ${r})` : storeAs(r, resultDtype);
+  const store = exprType(resultDtype) === "bool" ? `select(0i, 1i, ${r})` : r;
   const body = [...boundedMain(wg, "i", "out"), ...lines, `  out[i] = ${store};`, "}"].join("\n");
   const pre = helpers(body, HELPERS);
   const fns = `${f32BitsPrefix(`${pre}\n${body}`, pre)}${pre}`;

@@ -39,22 +39,17 @@ export function storageType(dtype: DType): "f32" | "f16" | "i32" {
   return dtype === "f32" ? "f32" : dtype === "f16" ? "f16" : "i32";
 }
 
+/** The WGSL type a value has inside an expression (elementwise programs compute f16 values at f16). */
+export function exprType(dtype: DType): "f32" | "f16" | "i32" | "bool" {
+  return dtype === "bool" ? "bool" : storageType(dtype);
+}
+
 /**
- * The WGSL type a value has inside an expression. f16 is a storage format: kernels compute in f32,
- * converting where they load (loadAs) and store (storeAs) it.
+ * `code` as a module: with the `enable f16;` directive first where it uses f16 (bindings, values or
+ * conversions). Lowering applies it to every kernel, so templates need not know where f16 reaches them.
  */
-export function exprType(dtype: DType): "f32" | "i32" | "bool" {
-  return dtype === "bool" ? "bool" : dtype === "i32" ? "i32" : "f32";
-}
-
-/** A load `expr` of a `dtype` value's storage as its expression type (an f16 widened to f32). */
-export function loadAs(expr: string, dtype: DType): string {
-  return dtype === "f16" ? `f32(${expr})` : expr;
-}
-
-/** An expression `expr` of `dtype`'s expression type as its storage type (an f32 narrowed to f16). */
-export function storeAs(expr: string, dtype: DType): string {
-  return dtype === "f16" ? `f16(${expr})` : expr;
+export function withHalfDirective(code: string): string {
+  return /\bf16\b/.test(code) && !code.includes("enable f16;") ? `enable f16;\n\n${code}` : code;
 }
 
 /**
@@ -104,11 +99,9 @@ export function grid(groups: number, target: KernelTarget = DEFAULT_TARGET): [nu
  * and writable storage in a dispatch, even in disjoint ranges. `access` still says which are written.
  */
 export function declareBindings(bindings: readonly KernelBinding[], types: readonly string[]): string {
-  const decls = bindings.map(
-    (b, i) => `@group(0) @binding(${i}) var<storage, read_write> ${b.name}: array<${types[i]}>;`,
-  );
-  // A directive, so it comes first: kernels place their declarations before anything else.
-  return [...(types.some((t) => t.includes("f16")) ? ["enable f16;", ""] : []), ...decls].join("\n");
+  return bindings
+    .map((b, i) => `@group(0) @binding(${i}) var<storage, read_write> ${b.name}: array<${types[i]}>;`)
+    .join("\n");
 }
 
 /** The flat invocation index of a 1-D launch spread over a 2-D grid of `wg`-sized workgroups. */

@@ -1,8 +1,9 @@
-// f16 storage on the device (shader-f16): values of dtype f16 live as f16, kernels compute in f32.
-// A weight kept at f16 and cast for a matmul (x @ W^T, the layout of every linear layer) is read as it
-// lies: the plan has neither the cast nor the transpose. Elementwise kernels widen and narrow f16,
-// copies move it, reductions and matmul results are legalized to f32. Each result agrees with the
-// reference interpreter, which rounds every f16 value to f16 as the device stores it.
+// f16 on the device (shader-f16): values of dtype f16 live as f16. A weight kept at f16 and cast for a
+// matmul (x @ W^T, the layout of every linear layer) is read as it lies: the plan has neither the cast
+// nor the transpose, and the product accumulates at f32. Elementwise kernels compute f16 values at f16
+// (float functions at f32, rounded), copies move them, reductions and matmul results are legalized to
+// f32. Each result agrees with the reference interpreter, which rounds every f16 value to f16: exactly,
+// for f16 arithmetic.
 
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
@@ -120,6 +121,31 @@ describe.skipIf(!executor || !halfDevice)("f16 on the device against the referen
     expect(want.data.some((v) => !Number.isFinite(v))).toBe(true);
     expectClose(got, want, { rtol: 1e-3, atol: 0 }, "f16 elementwise");
     for (const v of got.data) expect(v).toBe(roundToHalf(v));
+  });
+
+  it("elementwise arithmetic on f16 values runs at f16: each op rounds, bit for bit as the reference", async () => {
+    const b = new GraphBuilder();
+    const x = b.input("x", [5, 37], "f16");
+    const y = b.input("y", [37], "f16");
+    const out = b.maximum(b.sub(b.div(b.add(b.mul(x, y), x), y), b.mul(x, 0.1)), b.neg(x));
+    b.output("out", out);
+    const graph = b.build();
+    const plan = lowerGraph(graph, [out.id], { target: kernelTarget(device!) });
+    expect(plan.steps).toHaveLength(1);
+    expect(plan.steps[0]!.kernel.code).toMatch(/let v\d+: f16 = \(v\d+ \* v\d+\);/);
+    const { got, want } = await run(graph, out.id, 6, 3);
+    expect(Array.from(got.data)).toEqual(Array.from(want.data));
+  });
+
+  it("float functions of f16 values are evaluated at f32 and rounded (within an f16 ulp)", async () => {
+    const b = new GraphBuilder();
+    const x = b.input("x", [9, 21], "f16");
+    const out = b.add(b.exp(b.neg(b.abs(x))), b.mul(b.tanh(x), b.sigmoid(x)));
+    b.output("out", out);
+    const graph = b.build();
+    const { got, want } = await run(graph, out.id, 8, 4);
+    for (const v of got.data) expect(v).toBe(roundToHalf(v));
+    expectClose(got, want, { rtol: 2e-3, atol: 1e-3 }, "f16 functions");
   });
 
   it("copies move f16 as it is: gather, permute, concat, pad, slice", async () => {

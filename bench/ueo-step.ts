@@ -32,7 +32,7 @@ import { objectiveBlocks } from "../compiler/lower/objective.ts";
 import { type ClipDims, makeTinyClip, seededUniform } from "../runtime/checkpoint/make-tiny.ts";
 import { acquireDevice, type Device } from "../runtime/device/device.ts";
 import { promptTensors } from "../runtime/engine/evaluate.ts";
-import { loadBackbone, paramFeeds } from "../runtime/engine/model.ts";
+import { evaluationFeeds, loadBackbone } from "../runtime/engine/model.ts";
 import { buildStepGraph, modelParams } from "../runtime/engine/train.ts";
 import { autotune } from "../runtime/executor/autotune.ts";
 import { createTrainer } from "../runtime/executor/trainer.ts";
@@ -230,7 +230,8 @@ export async function benchUeoStep(
     const text = promptTensors({ adapters, templates: [], backbone }, names);
     const pixels = uniforms("pixels", BATCH * 3 * 224 * 224, -2, 2);
     const w = uniforms("w", BATCH, 0.2, 0.8);
-    const feeds = paramFeeds(step.graph, backbone.checkpoint, new Map(params.values));
+    // The params as `vlmp run` feeds them: the trained ones f64 (params.values), the backbone's f32.
+    const feeds = evaluationFeeds(step.graph, backbone.checkpoint, params.values);
     feeds.set(step.pixels, { shape: [BATCH, 3, 224, 224], data: Float64Array.from(pixels) });
     feeds.set(step.ids, text.ids);
     feeds.set(step.slots, text.slots);
@@ -287,7 +288,9 @@ export async function benchUeoStep(
       matmul: tuned.matmul,
       frozen,
     });
-    trainer.setParams(new Map([...grads.keys()].map((p) => [p, feeds.get(p)!] as const)));
+    trainer.setParams(
+      new Map([...step.grads.keys()].map((k) => [ids.get(k)!, params.values.get(k)!] as const)),
+    );
     for (const id of frozen.keys()) feeds.delete(id);
     t0 = performance.now();
     const vlmpLoss = await trainer.step(feeds, LR);

@@ -171,8 +171,7 @@ function checkFeaturesSuffice(graph: Graph, imageFeatures: ValueId, backbone: Ba
 
 /**
  * Per checkpoint, the weights evaluations and training's frozen backbone have read, at f32 (the file's
- * precision; a ViT-B/32's are 600 MB so, 1.2 GB as f64). A weight moves out of here into the f64 cache
- * when paramFeeds reads it, so one copy of each is held.
+ * precision; a ViT-B/32's are 600 MB so, 1.2 GB as f64), one copy of each.
  */
 const f32Weights = new WeakMap<ClipCheckpoint, Map<string, Feed>>();
 
@@ -183,33 +182,8 @@ function checkpointWeight(checkpoint: ClipCheckpoint, key: string): Float32Array
 }
 
 /**
- * Feeds for every param of `graph` from the checkpoint, by key, as f64 for training (the cache keeps one
- * copy per key).
- */
-export function paramFeeds(
-  graph: Graph,
-  checkpoint: ClipCheckpoint,
-  cache: Map<string, Tensor>,
-): Map<ValueId, Tensor> {
-  const held = f32Weights.get(checkpoint);
-  const feeds = new Map<ValueId, Tensor>();
-  for (const [key, node] of graphFeeds(graph).params) {
-    let t = cache.get(key);
-    if (!t) {
-      const f32 = held?.get(key)?.data ?? checkpointWeight(checkpoint, key);
-      held?.delete(key);
-      // Nothing writes a checkpoint weight once read (trained params are in the cache before this).
-      t = markImmutable({ shape: node.shape, data: Float64Array.from(f32) });
-      cache.set(key, t);
-    }
-    feeds.set(node.id, t);
-  }
-  return feeds;
-}
-
-/**
- * Feeds for every param of `graph` as an evaluation runs it: the cache's tensor where it holds the key
- * (initialised or trained params, f64, which training writes in place; weights training has read), else
+ * Feeds for every param of `graph` as evaluation and training run it: the cache's tensor where it holds
+ * the key (initialised or trained params, f64, which training writes in place), else
  * the checkpoint's weight at f32, read once per checkpoint and immutable, so the device keeps it across
  * batches.
  */

@@ -7,16 +7,16 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { gradients } from "../../compiler/graph/autodiff.ts";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
-import type { ValueId } from "../../compiler/graph/graph.ts";
-import { loadClipCheckpoint } from "../../runtime/checkpoint/index.ts";
+import type { Graph, ValueId } from "../../compiler/graph/graph.ts";
+import { type ClipCheckpoint, loadClipCheckpoint } from "../../runtime/checkpoint/index.ts";
 import { NoAdapterError } from "../../runtime/device/device.ts";
 import { type Backend, referenceBackend, webgpuBackend } from "../../runtime/engine/backend.ts";
-import { type Backbone, evaluationFeeds, paramFeeds } from "../../runtime/engine/model.ts";
+import { type Backbone, evaluationFeeds } from "../../runtime/engine/model.ts";
 import { createOptimizer, type HostParam } from "../../runtime/engine/optimizer.ts";
 import { type StepGraph, StepRunner } from "../../runtime/engine/step-runner.ts";
 import type { TrainerOptions } from "../../runtime/executor/trainer.ts";
 import { silentReporter } from "../../runtime/progress/reporter.ts";
-import { type Feed, isImmutable, type Tensor } from "../../runtime/reference/tensor.ts";
+import { type Feed, isImmutable, type Tensor, widened } from "../../runtime/reference/tensor.ts";
 
 const MODEL = "models/tiny-clip-pretrained";
 const FROZEN = "visual_projection.weight";
@@ -61,8 +61,16 @@ function stepGraph(): { step: StepGraph; x: ValueId } {
   return { step, x: x.id };
 }
 
-/** Trains STEPS steps on `backend`; the losses, the trained param after, and what reached the device. */
-async function train(backend: Backend, feedsOf: typeof evaluationFeeds | typeof paramFeeds) {
+/** Every param of `graph` as training fed it before: the weight cache's, else the checkpoint's as f64. */
+function f64Feeds(graph: Graph, checkpoint: ClipCheckpoint, cache: ReadonlyMap<string, Tensor>) {
+  return new Map([...evaluationFeeds(graph, checkpoint, cache)].map(([id, f]) => [id, widened(f)]));
+}
+
+/**
+ * Trains STEPS steps on `backend`; the losses, the trained param after, and what reached the device.
+ * `weights` "f64": the backend is given every param as f64 instead (f64Feeds), as a baseline.
+ */
+async function train(backend: Backend, weights: "f32" | "f64") {
   const checkpoint = loadClipCheckpoint(MODEL);
   const backbone = { checkpoint } as Backbone;
   const { step, x } = stepGraph();
@@ -71,19 +79,18 @@ async function train(backend: Backend, feedsOf: typeof evaluationFeeds | typeof 
   const hostParams = new Map<string, HostParam>([[TRAINED, { key: TRAINED, data: trained.data }]]);
   const frozen: Feed[] = [];
   const ran: Feed[] = [];
-  // The backend as the runner sees it, noting the weights it is given; `feedsOf` paramFeeds stands for
-  // the f64 weights training held before (every param fed from the weight cache, the backbone as f64).
+  // The backend as the runner sees it, noting the weights it is given.
   const seen: Backend = {
     ...backend,
     run: async (graph, feeds, outputs) => {
       ran.push(...feeds.values());
-      const f64 = feedsOf === paramFeeds ? paramFeeds(graph, checkpoint, weightCache) : new Map();
+      const f64 = weights === "f64" ? f64Feeds(graph, checkpoint, weightCache) : new Map();
       return backend.run(graph, new Map([...feeds, ...f64]), outputs);
     },
     ...(backend.createTrainer && {
       createTrainer: (graph, loss, grads, options: TrainerOptions) => {
         frozen.push(...(options.frozen?.values() ?? []));
-        const given = feedsOf === paramFeeds ? paramFeeds(graph, checkpoint, weightCache) : options.frozen!;
+        const given = weights === "f64" ? f64Feeds(graph, checkpoint, weightCache) : options.frozen!;
         const kept = new Map([...given].filter(([id]) => !grads.has(id)));
         return backend.createTrainer!(graph, loss, grads, { ...options, frozen: kept });
       },
@@ -113,7 +120,7 @@ async function train(backend: Backend, feedsOf: typeof evaluationFeeds | typeof 
 
 describe("the frozen backbone in training", () => {
   it("host path: the backend gets the checkpoint's f32 immutable weight, the trained param f64", async () => {
-    const f32 = await train(referenceBackend(), evaluationFeeds);
+    const f32 = await train(referenceBackend(), "f32");
     const w = f32.ran.find((f) => f.shape.length === 2 && f.shape[0] === 32)!;
     expect(w.data).toBeInstanceOf(Float32Array);
     expect(isImmutable(w)).toBe(true);
@@ -123,21 +130,21 @@ describe("the frozen backbone in training", () => {
     expect(a.data).toBeInstanceOf(Float64Array);
     expect(isImmutable(a)).toBe(false);
 
-    const f64 = await train(referenceBackend(), paramFeeds);
+    const f64 = await train(referenceBackend(), "f64");
     expect(f32.losses).toEqual(f64.losses);
     expect(f32.trained).toEqual(f64.trained);
     expect(f32.losses.at(-1)!).toBeLessThan(f32.losses[0]!);
   });
 
   it.skipIf(!webgpu)("device path: the trainer's frozen weight is the f32 immutable feed", async () => {
-    const f32 = await train(webgpu!, evaluationFeeds);
+    const f32 = await train(webgpu!, "f32");
     expect(f32.frozen).toHaveLength(1);
     expect(f32.frozen[0]!.data).toBeInstanceOf(Float32Array);
     expect(isImmutable(f32.frozen[0]!)).toBe(true);
     expect(f32.frozen[0]).toBe(f32.weight);
     expect([...f32.weightCache.keys()]).toEqual([TRAINED]);
 
-    const f64 = await train(webgpu!, paramFeeds);
+    const f64 = await train(webgpu!, "f64");
     expect(f32.losses).toEqual(f64.losses);
     expect(f32.trained).toEqual(f64.trained);
     expect(f32.losses.at(-1)!).toBeLessThan(f32.losses[0]!);

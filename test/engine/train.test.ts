@@ -16,7 +16,7 @@ import { objectiveBlocks } from "../../compiler/lower/objective.ts";
 import { referenceBackend } from "../../runtime/engine/backend.ts";
 import { readCheckpoint } from "../../runtime/engine/checkpoint.ts";
 import { promptTensors } from "../../runtime/engine/evaluate.ts";
-import { loadBackbone, paramFeeds } from "../../runtime/engine/model.ts";
+import { evaluationFeeds, loadBackbone } from "../../runtime/engine/model.ts";
 import { buildStepGraph, epochOrder, modelParams, runTraining } from "../../runtime/engine/train.ts";
 import { evaluate } from "../../runtime/reference/interpreter.ts";
 import type { Tensor } from "../../runtime/reference/tensor.ts";
@@ -98,7 +98,7 @@ describe("training (reference interpreter)", () => {
 });
 
 describe("the step graph", () => {
-  it("gives the prompt context the gradient of the model and the UEO loss lowered by hand", () => {
+  it("gives the prompt context the gradient of the model and the UEO loss lowered by hand", async () => {
     const { ir } = compileForRun(spec("grad", "    optimizer = sgd(lr: 0.1)\n    epochs = 1\n    batch = 2"));
     const backbone = loadBackbone(ir);
     const adapters = ir.root.adapters;
@@ -123,12 +123,12 @@ describe("the step graph", () => {
       data: Float64Array.from({ length: N * 3 * 32 * 32 }, () => 2 * r() - 1),
     };
     const w: Tensor = { shape: [N], data: Float64Array.of(0.3, 0.7) };
-    const feeds = paramFeeds(step.graph, backbone.checkpoint, cache);
+    const feeds = evaluationFeeds(step.graph, backbone.checkpoint, cache);
     feeds.set(step.pixels, pixels);
     feeds.set(step.ids, prompts.ids);
     feeds.set(step.slots, prompts.slots);
     feeds.set(step.inputs.get("constants.weights")!.id, w);
-    const values = evaluate(step.graph, feeds);
+    const values = await backend.run(step.graph, feeds, [step.loss, ...step.grads.values()]);
 
     // By hand: lowerModel (as clip-forward.test.ts) → losses.ueo → gradients w.r.t. the context.
     const b = new GraphBuilder();

@@ -1,12 +1,12 @@
-// The backbone's weights as vlmp run feeds them (runtime/engine/model.ts): evaluation holds checkpoint
-// weights at f32, read once and immutable (the device keeps them across batches); training's f64 copy
-// takes over a weight it reads, so one copy of each is held; the run's own params (initialised or trained,
-// written in place) always win and are never marked immutable. Pure TypeScript: no device needed.
+// The backbone's weights as vlmp run feeds them to evaluation and training (runtime/engine/model.ts
+// evaluationFeeds): checkpoint weights at f32, read once per checkpoint and immutable (the device keeps
+// them across batches); the run's own params (initialised or trained, f64, written in place) always win
+// and are never marked immutable. Pure TypeScript: no device needed.
 
 import { describe, expect, it } from "vitest";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import { loadClipCheckpoint } from "../../runtime/checkpoint/index.ts";
-import { evaluationFeeds, paramFeeds } from "../../runtime/engine/model.ts";
+import { evaluationFeeds } from "../../runtime/engine/model.ts";
 import { isImmutable, type Tensor } from "../../runtime/reference/tensor.ts";
 
 const MODEL = "models/tiny-clip-pretrained";
@@ -35,22 +35,18 @@ describe("weight feeds of vlmp run", () => {
     expect(evaluationFeeds(g.graph, checkpoint, new Map()).get(g.w)).toBe(w);
   });
 
-  it("the run's own params win, and training's f64 copy replaces the f32 one", () => {
+  it("the run's own params win, beside the checkpoint's shared f32 weights", () => {
     const checkpoint = loadClipCheckpoint(MODEL);
     const g = graph();
     const trained: Tensor = { shape: [1], data: Float64Array.of(2.5) };
-    const cache = new Map<string, Tensor>([[SCALE, trained]]);
-    const f32 = evaluationFeeds(g.graph, checkpoint, cache);
-    expect(f32.get(g.s)).toBe(trained);
+    const cache = new Map([[SCALE, trained]]);
+    const feeds = evaluationFeeds(g.graph, checkpoint, cache);
+    expect(feeds.get(g.s)).toBe(trained);
     expect(isImmutable(trained)).toBe(false);
-
-    const f64 = paramFeeds(g.graph, checkpoint, cache).get(g.w)!;
-    expect(f64.data).toBeInstanceOf(Float64Array);
-    expect(Array.from(f64.data)).toEqual(Array.from(f32.get(g.w)!.data));
-    expect(isImmutable(f64)).toBe(true);
-    expect(evaluationFeeds(g.graph, checkpoint, cache).get(g.w)).toBe(f64);
-    // A later run without training's cache reads the file again: the f32 copy was given up.
-    expect(evaluationFeeds(g.graph, checkpoint, new Map()).get(g.w)).not.toBe(f32.get(g.w));
+    // The weight is the one evaluation without the run's params reads, and no f64 copy joins the cache.
+    expect(feeds.get(g.w)).toBe(evaluationFeeds(g.graph, checkpoint, new Map()).get(g.w));
+    expect(feeds.get(g.w)!.data).toBeInstanceOf(Float32Array);
+    expect([...cache.keys()]).toEqual([SCALE]);
   });
 
   it("a weight the checkpoint lacks is a run error naming it", () => {

@@ -10,11 +10,11 @@ import { basename, join } from "node:path";
 import { expect } from "vitest";
 import { objectiveBlocks } from "../../compiler/lower/objective.ts";
 import type { JsonValue } from "../../compiler/values.ts";
-import { type Backbone, loadBackbone, paramFeeds } from "../../runtime/engine/model.ts";
+import { type Backbone, evaluationFeeds, loadBackbone } from "../../runtime/engine/model.ts";
 import type { PromptTensors } from "../../runtime/engine/prompts.ts";
 import { buildStepGraph, type ModelParams, modelParams } from "../../runtime/engine/train.ts";
 import { evaluate } from "../../runtime/reference/interpreter.ts";
-import type { Tensor } from "../../runtime/reference/tensor.ts";
+import { type Tensor, widened } from "../../runtime/reference/tensor.ts";
 import { rng } from "../graph/helpers.ts";
 import { checksum, writeTensors } from "../lower/clip-weights.ts";
 import { type Dumped, errors, expectSameTensors, torchUnavailable } from "./torch-fixture.ts";
@@ -76,7 +76,10 @@ export function vlmpStep(
     shape: [n, 3, 32, 32],
     data: Float64Array.from({ length: n * 3 * 32 * 32 }, () => 4 * r() - 2),
   };
-  const feeds = paramFeeds(step.graph, backbone.checkpoint, cache);
+  // The params as `vlmp run` feeds them (the checkpoint's at f32), widened as the reference backend does.
+  const feeds = new Map(
+    [...evaluationFeeds(step.graph, backbone.checkpoint, cache)].map(([id, f]) => [id, widened(f)] as const),
+  );
   feeds.set(step.pixels, pixels);
   feeds.set(step.ids, text.ids);
   feeds.set(step.slots, text.slots);

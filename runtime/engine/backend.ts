@@ -16,6 +16,11 @@ export interface Backend {
   readonly kind: "webgpu" | "reference";
   /** For summaries and messages: `webgpu (llvmpipe …)` or `reference`. */
   readonly description: string;
+  /**
+   * Whether values of dtype f16 (`precision = f16` weights) are held at f16: on the reference always
+   * (it rounds them), on WebGPU where the adapter offers shader-f16 (else they are widened to f32).
+   */
+  readonly holdsHalf: boolean;
   run(
     graph: Graph,
     feeds: ReadonlyMap<ValueId, Feed>,
@@ -44,6 +49,7 @@ export function referenceBackend(): Backend {
   return {
     kind: "reference",
     description: "reference",
+    holdsHalf: true,
     async run(graph, feeds, outputs) {
       const values = evaluate(graph, new Map([...feeds].map(([id, f]) => [id, widened(f)] as const)));
       return new Map(outputs.map((id) => [id, values.get(id)!] as const));
@@ -66,6 +72,7 @@ export async function webgpuBackend(): Promise<Backend> {
   return {
     kind: "webgpu",
     description: `webgpu (${info.description || info.device || info.vendor}${info.isCpu ? ", CPU" : ""})`,
+    holdsHalf: device.features.includes("shader-f16"),
     run: (graph, feeds, outputs) => executor.evaluate(graph, feeds, outputs),
     async warmUp(graph, feeds, outputs) {
       const prepared = await executor.prepare(graph, outputs);

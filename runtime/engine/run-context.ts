@@ -88,9 +88,28 @@ export async function openContext(
   options: RunOptions,
   model: Pick<EvaluateContext, "backbone" | "adapters" | "templates" | "reporter" | "weightCache">,
 ): Promise<EvaluateContext> {
-  const backend =
-    options.backendInstance ?? (await openBackend(options.backend ?? "auto", (m) => model.reporter.log(m)));
+  const backend = await openRunBackend(ir, options, (m) => model.reporter.log(m));
   return { ir, backend, ...model, ...(options.signal ? { signal: options.signal } : {}) };
+}
+
+/**
+ * The options' open backend, else one opened as they ask; says so when the pipeline asks for
+ * `precision = f16` and the backend cannot hold f16 (its weights then stay f32, unrounded).
+ */
+export async function openRunBackend(
+  ir: PipelineIr,
+  options: RunOptions,
+  log: (message: string) => void,
+): Promise<Backend> {
+  const backend = options.backendInstance ?? (await openBackend(options.backend ?? "auto", log));
+  const precision = ir.root.settings["precision"];
+  if (isJsonObject(precision) && precision["$symbol"] === "f16" && !backend.holdsHalf) {
+    log(
+      `warning: precision = f16, but ${backend.description} offers no shader-f16: the weights stay f32 ` +
+        "(not rounded to f16), so results may differ slightly from a device that holds them at f16",
+    );
+  }
+  return backend;
 }
 
 /** plots/scores-<label>.svg: MSP of known vs unknown samples, when the block has both. */

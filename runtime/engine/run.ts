@@ -14,12 +14,12 @@ import { MetricInputError } from "../metrics/types.ts";
 import { silentReporter } from "../progress/reporter.ts";
 import type { Tensor } from "../reference/tensor.ts";
 import { writeReliabilityPlot } from "../run/plots.ts";
-import { openBackend } from "./backend.ts";
 import { RunError } from "./errors.ts";
 import { type BlockResult, checkAborted, evaluateBlock } from "./evaluate.ts";
 import { loadBackbone } from "./model.ts";
 import {
   createRunDirectory,
+  openRunBackend,
   type RunOptions,
   type RunResult,
   resolveTemplates,
@@ -106,8 +106,7 @@ async function runEvaluation(ir: PipelineIr, options: RunOptions): Promise<RunRe
   }
   const backbone = loadBackbone(ir);
 
-  const backend =
-    options.backendInstance ?? (await openBackend(options.backend ?? "auto", (m) => reporter.log(m)));
+  const backend = await openRunBackend(ir, options, (m) => reporter.log(m));
   try {
     const run = createRunDirectory(ir, options, Number(ir.root.settings["seed"] ?? 0), backend);
     if (badImages.policy === "skip") run.writeFile("skipped-images.txt", badImages.listing());

@@ -8,9 +8,10 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { type Backend, webgpuBackend } from "../../runtime/engine/backend.ts";
+import { type Backend, referenceBackend, webgpuBackend } from "../../runtime/engine/backend.ts";
 import { RunError } from "../../runtime/engine/errors.ts";
 import { runPipeline } from "../../runtime/engine/run.ts";
+import { silentReporter } from "../../runtime/progress/reporter.ts";
 import { compileForRun, tinyWorkspace, writePipeline } from "../support/workspace.ts";
 
 const exec = promisify(execFile);
@@ -117,6 +118,24 @@ describe("vlmp run (zero-shot)", () => {
     const [name] = readdirSync(join(runs, "zs_missing"));
     const summary = JSON.parse(readFileSync(join(runs, "zs_missing", name!, "summary.json"), "utf8"));
     expect(summary.extra.status).toBe("interrupted");
+  });
+
+  it("precision = f16 on a backend that cannot hold f16 says so once", async () => {
+    const half = compileForRun(spec("zs_f16_unheld", `  precision = f16\n${ZEROSHOT}`));
+    const runs = join(dir, "runs-f16-unheld");
+    const logged: string[] = [];
+    const noHalf = { ...referenceBackend(), holdsHalf: false, description: "webgpu (no shader-f16)" };
+    const result = await runPipeline(half.ir, {
+      specText: "",
+      irHash: half.hash,
+      backendInstance: noHalf,
+      runsRoot: runs,
+      reporter: { ...silentReporter, log: (line) => logged.push(line) },
+    });
+    expect(logged.filter((l) => l.startsWith("warning: precision = f16"))).toEqual([
+      expect.stringContaining("webgpu (no shader-f16) offers no shader-f16: the weights stay f32"),
+    ]);
+    expect(result.after["accuracy"]).toBeGreaterThanOrEqual(0);
   });
 
   it("a missing weights folder is a compile error under run (exit 1)", async () => {

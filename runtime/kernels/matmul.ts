@@ -5,7 +5,8 @@
 //    columns, a plain k loop loading 2 vec4 of B and 8 scalars of A per step. Best on CPUs
 //    (lavapipe), where each storage load is costly and barriers are slow: most arithmetic per load.
 //    Where subgroups are exactly the 8 lanes, the lanes read 8 different rows of A and broadcast
-//    them, instead of each reading every row (broadcastA).
+//    them, instead of each reading every row (broadcastA). The row count is read at run time, so
+//    products that differ only in rows (batch sizes) share one shader.
 //  - "tiled": 16x16 workgroups, 64x64 output tiles staged through workgroup memory in k-steps of 16,
 //    4x4 outputs per invocation. What real GPUs want.
 // The runtime's autotuner picks one per adapter. With the register kernel, lowering copies a large
@@ -19,6 +20,7 @@ import {
   declareBindings,
   type Kernel,
   type KernelBinding,
+  NUM_WORKGROUPS,
   storageType,
 } from "./kernel.ts";
 
@@ -89,37 +91,58 @@ interface Dims {
   n: number;
   k: number;
   batch: number[];
-  /** WGSL expressions of the batch offsets (in elements) of A, B and C for batch index `z`. */
-  aBatch: string;
-  bBatch: string;
+  /** The batch offsets of A and B for batch index `z`, in matrices (see batchOffset). */
+  aBatch: readonly BatchTerm[];
+  bBatch: readonly BatchTerm[];
+}
+
+/** One batch axis's share of an operand's offset: `coord` (WGSL, of `z`) times `matrices` of its own. */
+interface BatchTerm {
+  readonly coord: string;
+  readonly matrices: number;
+}
+
+/**
+ * WGSL of an operand's batch offset in elements, its matrices `matrix` elements each: a number baked
+ * in, or a WGSL expression where the row count is read at run time.
+ */
+function batchOffset(terms: readonly BatchTerm[], matrix: number | string): string {
+  if (terms.length === 0) return "0u";
+  return terms
+    .map(({ coord, matrices }) =>
+      typeof matrix === "number"
+        ? `${coord} * ${matrices * matrix}u`
+        : `${coord} * ${matrices === 1 ? "" : `${matrices}u * `}${matrix}`,
+    )
+    .join(" + ");
 }
 
 function dims(s: MatmulSpec): Dims {
   const [ar, ac] = s.aShape.slice(-2) as [number, number];
   const [br, bc] = s.bShape.slice(-2) as [number, number];
   const batch = s.shape.slice(0, -2);
-  const batchOffset = (own: readonly number[], size: number) => {
+  const batchTerms = (own: readonly number[]) => {
     const st = broadcastStrides(own, batch);
-    const terms: string[] = [];
+    const terms: BatchTerm[] = [];
     let inner = 1;
     for (let i = batch.length - 1; i >= 0; i--) {
       const d = batch[i]!;
       if (d > 1 && st[i]! > 0) {
         let coord = inner === 1 ? "z" : `(z / ${inner}u)`;
         if (i > 0) coord = `(${coord} % ${d}u)`;
-        terms.push(`${coord} * ${st[i]! * size}u`);
+        terms.push({ coord, matrices: st[i]! });
       }
       inner *= d;
     }
-    return terms.length === 0 ? "0u" : terms.join(" + ");
+    return terms;
   };
   return {
     m: s.transA ? ac : ar,
     k: s.transA ? ar : ac,
     n: s.transB ? br : bc,
     batch,
-    aBatch: batchOffset(s.aShape.slice(0, -2), ar * ac),
-    bBatch: batchOffset(s.bShape.slice(0, -2), br * bc),
+    aBatch: batchTerms(s.aShape.slice(0, -2)),
+    bBatch: batchTerms(s.bShape.slice(0, -2)),
   };
 }
 
@@ -281,10 +304,10 @@ export const LANES = 8;
  */
 function flattenBatch(d: Dims, spec: MatmulSpec): Dims {
   const batches = count(d.batch);
-  if (batches <= 1 || spec.transA || d.bBatch !== "0u") return d;
+  if (batches <= 1 || spec.transA || d.bBatch.length > 0) return d;
   const aBatch = spec.aShape.slice(0, -2);
   if (count(aBatch) !== batches) return d;
-  return { ...d, m: d.m * batches, batch: [], aBatch: "0u" };
+  return { ...d, m: d.m * batches, batch: [], aBatch: [] };
 }
 
 function registerKernel(spec: MatmulSpec, tile: RegisterTile): Kernel {
@@ -321,10 +344,17 @@ function registerKernel(spec: MatmulSpec, tile: RegisterTile): Kernel {
       );
     return `vec4<f32>(${[0, 1, 2, 3].map(el).join(", ")})`;
   };
-  const clampRow = (row: string) => `min(${row}, ${m - 1}u)`;
+  // The row count, read at run time from C's binding so that products differing only in rows (and,
+  // folded into them, in batches sharing B) share one shader. C's binding holds its batches x m x n
+  // f32 values rounded up to 16 bytes (lower.ts bytesOf): at most 3 elements of padding, so from
+  // n >= 4 on the quotient by a row (times the launched batches) is exact. Narrower products bake m.
+  const runTimeRows = n >= 4;
+  const M = runTimeRows ? "m" : `${m}u`;
+  const rowCount = `arrayLength(&c) / ${batches > 1 ? `(${vecC ? n4 : n}u * nwg.z)` : `${vecC ? n4 : n}u`}`;
+  const clampRow = (row: string) => `min(${row}, ${runTimeRows ? "m - 1u" : `${m - 1}u`})`;
   const rowOffset = (row: string) => (spec.transA ? `aa + ${row}` : `aa + ${row} * ${k}u`);
   const aAt = (offset: string) =>
-    widen(spec.transA ? `a[${offset} + k * ${m}u]` : `a[${offset} + k]`, hA, false);
+    widen(spec.transA ? `a[${offset} + k * ${M}]` : `a[${offset} + k]`, hA, false);
   // With broadcastA, lane l reads row row0 + 8p + l and row i is lane i % 8's value of read i / 8.
   const reads = tile.broadcastA ? ROWS / LANES : ROWS;
   const aRead = (p: number) =>
@@ -332,11 +362,12 @@ function registerKernel(spec: MatmulSpec, tile: RegisterTile): Kernel {
   const aValue = (i: number) => (tile.broadcastA ? `subgroupBroadcast(a${i >> 3}, ${i & 7}u)` : `a${i}`);
   const lines = [
     `@compute @workgroup_size(${LANES})`,
-    `fn main(${BUILTINS}) {`,
+    `fn main(${BUILTINS}${runTimeRows && batches > 1 ? `, ${NUM_WORKGROUPS}` : ""}) {`,
     "  let z = wid.z;",
-    `  let aa = ${d.aBatch};`,
-    `  let bb = ${vecB ? `(${d.bBatch}) / 4u` : d.bBatch};`,
-    `  let cc = z * ${m * n}u;`,
+    ...(runTimeRows ? [`  let m = ${rowCount};`] : []),
+    `  let aa = ${batchOffset(d.aBatch, runTimeRows ? `m * ${k}u` : m * k)};`,
+    `  let bb = ${vecB ? `(${batchOffset(d.bBatch, k * n)}) / 4u` : batchOffset(d.bBatch, k * n)};`,
+    `  let cc = z * ${runTimeRows ? `m * ${n}u` : `${m * n}u`};`,
     `  let row0 = ${rowGroup} * ${ROWS}u;`,
     ...cols.map((j) => `  let c${j} = ${colGroup} * ${span}u + lid.x${j > 0 ? ` + ${j * LANES}u` : ""};`),
     ...cols.map((j) => `  let lc${j} = min(c${j}, ${n4 - 1}u);`),
@@ -348,7 +379,7 @@ function registerKernel(spec: MatmulSpec, tile: RegisterTile): Kernel {
     ...rows.flatMap((i) => cols.map((j) => `    acc${i}_${j} += ${aValue(i)} * b${j};`)),
     "  }",
     ...rows.flatMap((i) => {
-      const out = [`  if (row0 + ${i}u < ${m}u) {`];
+      const out = [`  if (row0 + ${i}u < ${M}) {`];
       for (const j of cols) {
         if (vecC) {
           const f = `cc + (row0 + ${i}u) * ${n}u + c${j} * 4u`;
@@ -421,8 +452,8 @@ function tiledKernel(spec: MatmulSpec): Kernel {
     "@compute @workgroup_size(16, 16)",
     `fn main(${BUILTINS}) {`,
     "  let z = wid.z;",
-    `  let aa = ${d.aBatch};`,
-    `  let bb = ${d.bBatch};`,
+    `  let aa = ${batchOffset(d.aBatch, m * k)};`,
+    `  let bb = ${batchOffset(d.bBatch, k * n)};`,
     `  let cc = z * ${m * n}u;`,
     `  let row0 = wid.y * ${TILE}u;`,
     `  let col0 = wid.x * ${TILE}u;`,

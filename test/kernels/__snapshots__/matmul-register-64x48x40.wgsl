@@ -5,22 +5,23 @@
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let z = wid.z;
+  let m = arrayLength(&c) / 10u;
   let aa = 0u;
   let bb = (0u) / 4u;
-  let cc = z * 2560u;
+  let cc = z * m * 40u;
   let row0 = wid.y * 8u;
   let c0 = wid.x * 16u + lid.x;
   let c1 = wid.x * 16u + lid.x + 8u;
   let lc0 = min(c0, 9u);
   let lc1 = min(c1, 9u);
-  let ra0 = aa + min(row0 + 0u, 63u) * 48u;
-  let ra1 = aa + min(row0 + 1u, 63u) * 48u;
-  let ra2 = aa + min(row0 + 2u, 63u) * 48u;
-  let ra3 = aa + min(row0 + 3u, 63u) * 48u;
-  let ra4 = aa + min(row0 + 4u, 63u) * 48u;
-  let ra5 = aa + min(row0 + 5u, 63u) * 48u;
-  let ra6 = aa + min(row0 + 6u, 63u) * 48u;
-  let ra7 = aa + min(row0 + 7u, 63u) * 48u;
+  let ra0 = aa + min(row0 + 0u, m - 1u) * 48u;
+  let ra1 = aa + min(row0 + 1u, m - 1u) * 48u;
+  let ra2 = aa + min(row0 + 2u, m - 1u) * 48u;
+  let ra3 = aa + min(row0 + 3u, m - 1u) * 48u;
+  let ra4 = aa + min(row0 + 4u, m - 1u) * 48u;
+  let ra5 = aa + min(row0 + 5u, m - 1u) * 48u;
+  let ra6 = aa + min(row0 + 6u, m - 1u) * 48u;
+  let ra7 = aa + min(row0 + 7u, m - 1u) * 48u;
   var acc0_0 = vec4<f32>(0.0f);
   var acc0_1 = vec4<f32>(0.0f);
   var acc1_0 = vec4<f32>(0.0f);
@@ -65,7 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     acc7_0 += a7 * b0;
     acc7_1 += a7 * b1;
   }
-  if (row0 + 0u < 64u) {
+  if (row0 + 0u < m) {
     if (c0 < 10u) {
       c[cc / 4u + (row0 + 0u) * 10u + c0] = acc0_0;
     }
@@ -73,7 +74,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       c[cc / 4u + (row0 + 0u) * 10u + c1] = acc0_1;
     }
   }
-  if (row0 + 1u < 64u) {
+  if (row0 + 1u < m) {
     if (c0 < 10u) {
       c[cc / 4u + (row0 + 1u) * 10u + c0] = acc1_0;
     }
@@ -81,7 +82,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       c[cc / 4u + (row0 + 1u) * 10u + c1] = acc1_1;
     }
   }
-  if (row0 + 2u < 64u) {
+  if (row0 + 2u < m) {
     if (c0 < 10u) {
       c[cc / 4u + (row0 + 2u) * 10u + c0] = acc2_0;
     }
@@ -89,7 +90,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       c[cc / 4u + (row0 + 2u) * 10u + c1] = acc2_1;
     }
   }
-  if (row0 + 3u < 64u) {
+  if (row0 + 3u < m) {
     if (c0 < 10u) {
       c[cc / 4u + (row0 + 3u) * 10u + c0] = acc3_0;
     }
@@ -97,7 +98,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       c[cc / 4u + (row0 + 3u) * 10u + c1] = acc3_1;
     }
   }
-  if (row0 + 4u < 64u) {
+  if (row0 + 4u < m) {
     if (c0 < 10u) {
       c[cc / 4u + (row0 + 4u) * 10u + c0] = acc4_0;
     }
@@ -105,7 +106,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       c[cc / 4u + (row0 + 4u) * 10u + c1] = acc4_1;
     }
   }
-  if (row0 + 5u < 64u) {
+  if (row0 + 5u < m) {
     if (c0 < 10u) {
       c[cc / 4u + (row0 + 5u) * 10u + c0] = acc5_0;
     }
@@ -113,7 +114,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       c[cc / 4u + (row0 + 5u) * 10u + c1] = acc5_1;
     }
   }
-  if (row0 + 6u < 64u) {
+  if (row0 + 6u < m) {
     if (c0 < 10u) {
       c[cc / 4u + (row0 + 6u) * 10u + c0] = acc6_0;
     }
@@ -121,7 +122,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       c[cc / 4u + (row0 + 6u) * 10u + c1] = acc6_1;
     }
   }
-  if (row0 + 7u < 64u) {
+  if (row0 + 7u < m) {
     if (c0 < 10u) {
       c[cc / 4u + (row0 + 7u) * 10u + c0] = acc7_0;
     }

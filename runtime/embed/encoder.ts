@@ -1,13 +1,11 @@
 // One tower of the backbone as a graph of its own: the whole CLIP forward lowered from the language
 // (`modelForwardGraph`), then cut down to what one output needs, so image features need no token ids and
-// text features no pixels. Parameters are fed from the checkpoint by key.
+// text features no pixels. Its params are fed from the checkpoint by key (evaluationFeeds, engine/model.ts).
 
 import { type Graph, retainComposites, type Value, type ValueId } from "../../compiler/graph/graph.ts";
 import type { PipelineIr } from "../../compiler/ir.ts";
 import { modelForwardGraph } from "../../compiler/lower/model.ts";
 import type { JsonValue } from "../../compiler/values.ts";
-import type { Safetensors } from "../checkpoint/index.ts";
-import { type Feed, markImmutable, numel } from "../reference/tensor.ts";
 
 export type Tower = "image" | "text";
 
@@ -56,28 +54,4 @@ export function towerGraph(ir: PipelineIr, call: JsonValue, tower: Tower, batch:
   const params = new Map<string, Value>();
   for (const p of fwd.lowering.params) if (p.value && liveIds.has(p.value.id)) params.set(p.key, p.value);
   return { graph, inputs, output: value, params };
-}
-
-/**
- * A param's tensor from the checkpoint, shaped as the graph declares it: the element counts must agree
- * (CLIP's `logit_scale` is 0-d in the file and [1] in the language). Held as f32, the file's precision (a
- * ViT-B/32 image tower is 350 MB so, 700 MB as f64); the reference backend widens it where it runs.
- * Immutable: the device keeps it across batches.
- */
-export function checkpointTensor(weights: Safetensors, key: string, shape: readonly number[]): Feed {
-  const info = weights.info(key);
-  const want = numel(shape);
-  if (numel(info.shape) !== want) {
-    throw new Error(
-      `${weights.file}: tensor ${JSON.stringify(key)} is [${info.shape.join(", ")}]; the backbone reads [${shape.join(", ")}]`,
-    );
-  }
-  return markImmutable({ shape: [...shape], data: weights.read(key) });
-}
-
-/** Feeds for every param the graph reads. */
-export function paramFeeds(tower: TowerGraph, weights: Safetensors): Map<ValueId, Feed> {
-  const feeds = new Map<ValueId, Feed>();
-  for (const [key, value] of tower.params) feeds.set(value.id, checkpointTensor(weights, key, value.shape));
-  return feeds;
 }

@@ -8,7 +8,7 @@ export {
   featuresFileTensors,
 } from "./data-entry.ts";
 export { type EmbedOptions, embedImages, embedTexts } from "./embed.ts";
-export { checkpointTensor, paramFeeds, pruneTo, type Tower, type TowerGraph, towerGraph } from "./encoder.ts";
+export { pruneTo, type Tower, type TowerGraph, towerGraph } from "./encoder.ts";
 export {
   collectImagePaths,
   type FeaturesFile,

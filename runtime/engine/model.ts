@@ -9,7 +9,7 @@ import { LoweringError } from "../../compiler/lower/errors.ts";
 import { modelForwardGraph } from "../../compiler/lower/model.ts";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../compiler/values.ts";
 import { CheckpointError, type ClipCheckpoint, loadClipCheckpoint } from "../checkpoint/index.ts";
-import { type Feed, markImmutable, type Tensor } from "../reference/tensor.ts";
+import { type Feed, markImmutable, numel, type Tensor } from "../reference/tensor.ts";
 import { RunError } from "./errors.ts";
 import { cutGraph, graphFeeds } from "./split.ts";
 
@@ -170,27 +170,39 @@ function checkFeaturesSuffice(graph: Graph, imageFeatures: ValueId, backbone: Ba
 }
 
 /**
- * Per checkpoint, the weights evaluations and training's frozen backbone have read, at f32 (the file's
- * precision; a ViT-B/32's are 600 MB so, 1.2 GB as f64), one copy of each.
+ * Per checkpoint, the weights evaluations, training's frozen backbone and `vlmp embed` have read, at f32
+ * (the file's precision; a ViT-B/32's are 600 MB so, 1.2 GB as f64), one copy of each.
  */
 const f32Weights = new WeakMap<ClipCheckpoint, Map<string, Feed>>();
 
-function checkpointWeight(checkpoint: ClipCheckpoint, key: string): Float32Array {
-  if (!checkpoint.weights.tensors.has(key))
+/**
+ * The checkpoint's tensor `key`, shaped as the graph declares it: the element counts must agree (CLIP's
+ * `logit_scale` is 0-d in the file and [1] in the language).
+ */
+function checkpointWeight(checkpoint: ClipCheckpoint, key: string, shape: readonly number[]): Feed {
+  const { weights } = checkpoint;
+  if (!weights.tensors.has(key))
     throw new RunError(`the parameter '${key}' is not in the checkpoint and has no initial value yet`);
-  return checkpoint.weights.read(key);
+  const stored = weights.info(key).shape;
+  if (numel(stored) !== numel(shape)) {
+    throw new RunError(
+      `${weights.file}: tensor ${JSON.stringify(key)} is [${stored.join(", ")}]; the backbone reads [${shape.join(", ")}]`,
+    );
+  }
+  return markImmutable({ shape: [...shape], data: weights.read(key) });
 }
 
 /**
- * Feeds for every param of `graph` as evaluation and training run it: the cache's tensor where it holds
- * the key (initialised or trained params, f64, which training writes in place), else
- * the checkpoint's weight at f32, read once per checkpoint and immutable, so the device keeps it across
- * batches.
+ * Feeds for every param of `graph` as evaluation, training and `vlmp embed` run it: the cache's tensor
+ * where it holds the key (initialised or trained params, f64, which training writes in place), else the
+ * checkpoint's weight at f32, read once per checkpoint and immutable, so the device keeps it across
+ * batches. A param the graph holds at f16 (`precision = f16`) is fed the same f32 array: the executor
+ * converts it as it uploads, the reference interpreter rounds it.
  */
 export function evaluationFeeds(
   graph: Graph,
   checkpoint: ClipCheckpoint,
-  cache: ReadonlyMap<string, Tensor>,
+  cache: ReadonlyMap<string, Tensor> = new Map(),
 ): Map<ValueId, Feed> {
   let held = f32Weights.get(checkpoint);
   if (!held) f32Weights.set(checkpoint, (held = new Map()));
@@ -198,7 +210,7 @@ export function evaluationFeeds(
   for (const [key, node] of graphFeeds(graph).params) {
     let t: Feed | undefined = cache.get(key) ?? held.get(key);
     if (!t) {
-      t = markImmutable({ shape: node.shape, data: checkpointWeight(checkpoint, key) });
+      t = checkpointWeight(checkpoint, key, node.shape);
       held.set(key, t);
     }
     feeds.set(node.id, t);

@@ -10,9 +10,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runEmbedData } from "../../bin/commands/embed-data.ts";
 import { UsageError } from "../../bin/usage-error.ts";
+import type { PipelineIr } from "../../compiler/ir.ts";
 import { Safetensors } from "../../runtime/checkpoint/index.ts";
 import { DataResolver } from "../../runtime/data/sources/resolve.ts";
-import { embedDataEntry, featuresFileTensors } from "../../runtime/embed/index.ts";
+import {
+  type DataEntryFeatures,
+  embedDataEntry,
+  featuresFileTensors,
+  towerGraph,
+} from "../../runtime/embed/index.ts";
 import { referenceBackend } from "../../runtime/engine/backend.ts";
 import { forwardSource } from "../../runtime/engine/evaluate.ts";
 import { loadBackbone } from "../../runtime/engine/model.ts";
@@ -34,12 +40,13 @@ function groupsCsv(): string {
   return file;
 }
 
-function spec(): string {
+/** The pipeline `name`; `settings` go before its blocks (`precision = f16`). */
+function spec(name = "embed_data", settings = ""): string {
   const root = JSON.stringify(world);
-  return writePipeline(workspace, "embed_data", {
+  return writePipeline(workspace, name, {
     uses: ["data.{synthetic, synthetic_classes, csv}", "metrics.accuracy"],
     seed: 0,
-    body: `  data {
+    body: `${settings}  data {
     classes = synthetic_classes(world: ueo, root: ${root}, part: known)
     all = synthetic_classes(world: ueo, root: ${root}, part: all)
     test = synthetic(world: ueo, root: ${root}, part: "test")
@@ -69,6 +76,24 @@ function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
+}
+
+const VAL_OPTIONS = { backend: referenceBackend(), batch: 7, reporter: silentReporter, workers: 0 };
+
+/** The image features of `data.val` as the evaluation's forward (engine) computes them, images batched. */
+async function evaluatedFeatures(ir: PipelineIr, embedded: DataEntryFeatures): Promise<Float64Array> {
+  const ctx = {
+    ir,
+    backbone: loadBackbone(ir),
+    backend: VAL_OPTIONS.backend,
+    adapters: [],
+    templates: ["{}"],
+    reporter: silentReporter,
+    weightCache: new Map(),
+  };
+  const { source } = embedded;
+  const evaluation = await forwardSource(ctx, "val", source, source.classes, 16, ["image_features"]);
+  return evaluation.outputs.get("image_features")!.data;
 }
 
 describe("vlmp embed SPEC --data ENTRY", () => {
@@ -123,30 +148,25 @@ describe("vlmp embed SPEC --data ENTRY", () => {
       .split("\n")
       .slice(1)
       .map((line) => Number(line.split(",")[2]));
-    const backend = referenceBackend();
-    const embedded = await embedDataEntry(ir, "val", {
-      backend,
-      batch: 7,
-      reporter: silentReporter,
-      workers: 0,
-    });
-    // The evaluation's forward (engine): the image graph of the backbone with the images batched.
-    const ctx = {
-      ir,
-      backbone: loadBackbone(ir),
-      backend,
-      adapters: [],
-      templates: ["{}"],
-      reporter: silentReporter,
-      weightCache: new Map(),
-    };
-    const classes = embedded.source.classes;
-    const evaluation = await forwardSource(ctx, "val", embedded.source, classes, 16, ["image_features"]);
+    const embedded = await embedDataEntry(ir, "val", VAL_OPTIONS);
     expect(embedded.dim).toBe(32);
-    expect(maxAbs(embedded.features, evaluation.outputs.get("image_features")!.data)).toBeLessThan(1e-5);
+    expect(maxAbs(embedded.features, await evaluatedFeatures(ir, embedded))).toBeLessThan(1e-5);
     const groups = featuresFileTensors(embedded).find((t) => t.name === "groups");
     expect(groups?.shape).toEqual([csvGroups.length]);
     expect([...groups!.data]).toEqual(csvGroups);
+  });
+
+  it("precision = f16: the tower's weights held at f16, fed as f32 and rounded, as the evaluation's", async () => {
+    const { ir } = compileForRun(spec("embed_data_f16", "  precision = f16\n"));
+    const tower = towerGraph(ir, loadBackbone(ir).call, "image", 7);
+    expect(tower.graph.nodes.some((n) => n.op === "param" && n.dtype === "f16")).toBe(true);
+    const half = await embedDataEntry(ir, "val", VAL_OPTIONS);
+    expect(maxAbs(half.features, await evaluatedFeatures(ir, half))).toBeLessThan(1e-5);
+    // This random checkpoint is f32: rounding its weights moves the features, by f16's precision at most.
+    const full = await embedDataEntry(compileForRun(spec()).ir, "val", VAL_OPTIONS);
+    const moved = maxAbs(half.features, full.features);
+    expect(moved).toBeGreaterThan(0);
+    expect(moved).toBeLessThan(1e-2);
   });
 
   it("names the data block's sources when the entry is not one of them", async () => {

@@ -1,4 +1,4 @@
-// The backbone's weights as vlmp run feeds them to evaluation and training (runtime/engine/model.ts
+// The backbone's weights as vlmp run and vlmp embed feed them to evaluation and training (runtime/engine/model.ts
 // evaluationFeeds): checkpoint weights at f32, read once per checkpoint and immutable (the device keeps
 // them across batches); the run's own params (initialised or trained, f64, written in place) always win
 // and are never marked immutable. Pure TypeScript: no device needed.
@@ -55,6 +55,15 @@ describe("weight feeds of vlmp run", () => {
     b.output("y", b.param("adapter.missing", [2]));
     expect(() => evaluationFeeds(b.build(), checkpoint, new Map())).toThrow(
       "the parameter 'adapter.missing' is not in the checkpoint and has no initial value yet",
+    );
+  });
+
+  it("a weight whose element count differs from the graph's is a run error naming the file and shapes", () => {
+    const checkpoint = loadClipCheckpoint(MODEL);
+    const b = new GraphBuilder();
+    b.output("y", b.param(PROJECTION, [32, 32]));
+    expect(() => evaluationFeeds(b.build(), checkpoint)).toThrow(
+      `${checkpoint.weights.file}: tensor "${PROJECTION}" is [32, 64]; the backbone reads [32, 32]`,
     );
   });
 });

@@ -1,7 +1,7 @@
 // Kernel benchmarks on the WebGPU device next to PyTorch CPU in the same run: matmul at 1024^3 and
 // at CLIP ViT-B/32 batch-32 shapes, the ViT-B/16 batch-32 MLP with the weight as nn.Linear stores it
 // (x @ W^T, its weight gradient dy^T @ x, and the plain layout to compare), softmax and layernorm
-// rows. PyTorch times the plain a @ b at every matmul's sizes (BLAS reads either layout as fast).
+// rows, plain and with an elementwise producer folded in. PyTorch times the plain a @ b at every matmul's sizes (BLAS reads either layout as fast).
 // VLMP_BENCH_KERNELS=<text>[,<text>...] runs only the cases whose name contains one of them. Kernel
 // time only (feeds stay on the device; each case's dispatches repeated in one command buffer); the
 // host sleeps while the device works, so the waiting never steals a core from lavapipe.
@@ -28,6 +28,11 @@ interface Case {
   readonly trans?: "A" | "B";
   /** B is a weight held at f16 (`precision = f16`), read by the matmul as it lies. */
   readonly halfB?: boolean;
+  /**
+   * An elementwise producer that lowering folds into the row kernel: softmax(x * 0.125 + mask), the mask
+   * [tokens, tokens] broadcast over heads; layernorm(x + residual). PyTorch times the row op alone.
+   */
+  readonly folded?: boolean;
   /** Work per run: flops for matmul, bytes moved (one read, one write) otherwise. */
   readonly work: number;
   readonly unit: "GFLOP/s" | "GB/s";
@@ -48,7 +53,9 @@ const ALL_CASES: readonly Case[] = [
   matmul("matmul [6304,3072]^Tx[6304,768] (ViT-B/16 mlp up dW)", 3072, 6304, 768, "A"),
   rows("softmax", "softmax [4096,1024]", [4096, 1024]),
   rows("softmax", "softmax [19200,50] (ViT-B/32 attention)", [19200, 50]),
+  { ...rows("softmax", "softmax [384,50,50] scale+mask folded (torch: alone)", [384, 50, 50]), folded: true },
   rows("layernorm", "layernorm [1600,768] (ViT-B/32)", [1600, 768]),
+  { ...rows("layernorm", "layernorm [1600,768] residual folded (torch: alone)", [1600, 768]), folded: true },
   rows("layernorm", "layernorm [4096,1024]", [4096, 1024]),
   attentionCase("attention [384,50,64] (ViT-B/32, fused)", 384, 50, 64),
   attentionCase("attention [384,197,64] (ViT-B/16, fused)", 384, 197, 64),
@@ -95,7 +102,7 @@ function attentionCase(name: string, sequences: number, tokens: number, headDim:
 }
 
 function rows(kind: "softmax" | "layernorm", name: string, shape: number[]): Case {
-  return { name, kind, shape, work: 2 * 4 * shape[0]! * shape[1]!, unit: "GB/s" };
+  return { name, kind, shape, work: 2 * 4 * shape.reduce((a, d) => a * d, 1), unit: "GB/s" };
 }
 
 /** Standard normal inputs, as PyTorch's side draws them (row kernels; their buffers are zeros otherwise). */
@@ -121,7 +128,9 @@ function graphOf(c: Case): Graph {
       : b.input("b", shape);
     b.output("y", b.matmul(a, w, { transA: c.trans === "A", transB: c.trans === "B" }));
   } else if (c.kind === "softmax") {
-    b.output("y", softmax(b, b.input("x", c.shape)));
+    const x = b.input("x", c.shape);
+    const t = c.shape.slice(-2);
+    b.output("y", softmax(b, c.folded ? b.add(b.mul(x, 0.125), b.input("mask", t)) : x));
   } else if (c.kind === "attention") {
     const [bh, l, d] = c.shape as [number, number, number];
     b.output("y", attention(b, b.input("q", [bh, l, d]), b.input("k", [bh, l, d]), b.input("v", [bh, l, d])));
@@ -131,7 +140,9 @@ function graphOf(c: Case): Graph {
     return gradients(graph, loss).graph;
   } else {
     const d = c.shape[1]!;
-    b.output("y", layerNorm(b, b.input("x", c.shape), b.input("g", [d]), b.input("b", [d])));
+    const x = b.input("x", c.shape);
+    const input = c.folded ? b.add(x, b.input("residual", c.shape)) : x;
+    b.output("y", layerNorm(b, input, b.input("g", [d]), b.input("b", [d])));
   }
   return b.build();
 }

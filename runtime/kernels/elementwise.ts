@@ -97,18 +97,43 @@ fn tanh_f32(x: f32) -> f32 {
   philox_: PHILOX_WGSL,
 };
 
+/**
+ * How many consecutive elements a program's values hold: one (scalars), or `width` as a vector of
+ * that width, one lane per element. WGSL builtins and operators act lane by lane on vectors; the
+ * helper functions (erf_f32, pow_f32, …) take scalars, so they are called once per lane.
+ */
+interface Lanes {
+  /** The WGSL type of a value whose elements have scalar type `t`. */
+  type(t: string): string;
+  /** Every lane `v`, a scalar expression of type `t`. */
+  splat(v: string, t: string): string;
+  /** A value of element type `t` whose lane c is `f(lane, c)`, `lane(e)` selecting lane c of `e`. */
+  each(t: string, f: (lane: (e: string) => string, c: number) => string): string;
+}
+
+const SCALAR: Lanes = { type: (t) => t, splat: (v) => v, each: (_, f) => f((e) => e, 0) };
+
+function vectorLanes(width: 2 | 4): Lanes {
+  const components = ["x", "y", "z", "w"].slice(0, width);
+  return {
+    type: (t) => `vec${width}<${t}>`,
+    splat: (v, t) => `vec${width}<${t}>(${v})`,
+    each: (t, f) => `vec${width}<${t}>(${components.map((c, k) => f((e) => `${e}.${c}`, k)).join(", ")})`,
+  };
+}
+
 /** A WGSL expression of exprType(to) from `v` of exprType(from). */
-function convert(v: string, from: DType, to: DType): string {
+function convert(v: string, from: DType, to: DType, lanes: Lanes): string {
   const f = exprType(from);
   const t = exprType(to);
   if (f === t) return v;
-  if (t === "bool") return `(${v} != ${literal(0, f)})`;
-  if (f === "bool") return `select(${literal(0, t)}, ${literal(1, t)}, ${v})`;
-  return `${t}(${v})`;
+  if (t === "bool") return `(${v} != ${lanes.splat(literal(0, f), f)})`;
+  if (f === "bool") return `select(${lanes.splat(literal(0, t), t)}, ${lanes.splat(literal(1, t), t)}, ${v})`;
+  return `${lanes.type(t)}(${v})`;
 }
 
-function unaryExpr(op: OpOf<"unary">, a: string, t: "f32" | "f16" | "i32" | "bool"): string {
-  const zero = t === "bool" ? "false" : literal(0, t);
+function unaryExpr(op: OpOf<"unary">, a: string, t: "f32" | "f16" | "i32" | "bool", lanes: Lanes): string {
+  const zero = lanes.splat(t === "bool" ? "false" : literal(0, t), t);
   switch (op) {
     case "neg":
       return `(-${a})`;
@@ -126,14 +151,18 @@ function unaryExpr(op: OpOf<"unary">, a: string, t: "f32" | "f16" | "i32" | "boo
     default:
       // The rest are float functions, evaluated at f32: an integer or f16 operand goes through f32 and the
       // result is rounded back, as PyTorch evaluates half functions in float.
-      return t === "i32" || t === "f16" ? `${t}(${floatUnary(op, `f32(${a})`)})` : floatUnary(op, a);
+      return t === "i32" || t === "f16"
+        ? `${lanes.type(t)}(${floatUnary(op, `${lanes.type("f32")}(${a})`, lanes)})`
+        : floatUnary(op, a, lanes);
   }
 }
 
 function floatUnary(
   op: Exclude<OpOf<"unary">, "neg" | "abs" | "sign" | "relu" | "floor" | "stop_gradient" | "cast">,
   a: string,
+  lanes: Lanes,
 ): string {
+  const perLane = (fn: string) => lanes.each("f32", (lane) => `${fn}(${lane(a)})`);
   switch (op) {
     case "exp":
       return `exp(${a})`;
@@ -146,13 +175,13 @@ function floatUnary(
     case "reciprocal":
       return `(1.0f / ${a})`;
     case "tanh":
-      return `tanh_f32(${a})`;
+      return perLane("tanh_f32");
     case "sigmoid":
-      return `sigmoid_f32(${a})`;
+      return perLane("sigmoid_f32");
     case "softplus":
-      return `(max(${a}, 0.0f) + log(1.0f + exp(-abs(${a}))))`;
+      return `(max(${a}, ${lanes.splat("0.0f", "f32")}) + log(1.0f + exp(-abs(${a}))))`;
     case "erf":
-      return `erf_f32(${a})`;
+      return perLane("erf_f32");
     case "sin":
       return `sin(${a})`;
     case "cos":
@@ -163,24 +192,35 @@ function floatUnary(
 const INFIX = { add: "+", sub: "-", mul: "*", div: "/" } as const;
 const COMPARE = { eq: "==", ne: "!=", lt: "<", le: "<=", gt: ">", ge: ">=" } as const;
 
-function binaryExpr(op: OpOf<"binary"> | OpOf<"compare">, a: string, b: string, t: string): string {
+function binaryExpr(
+  op: OpOf<"binary"> | OpOf<"compare">,
+  a: string,
+  b: string,
+  t: string,
+  lanes: Lanes,
+): string {
   if (op in INFIX) return `(${a} ${INFIX[op as keyof typeof INFIX]} ${b})`;
   if (op in COMPARE) return `(${a} ${COMPARE[op as keyof typeof COMPARE]} ${b})`;
   if (op === "maximum") return `max(${a}, ${b})`;
   if (op === "minimum") return `min(${a}, ${b})`;
   // pow
-  return t === "i32" || t === "f16" ? `${t}(pow_f32(f32(${a}), f32(${b})))` : `pow_f32(${a}, ${b})`;
+  return lanes.each(t, (lane) =>
+    t === "i32" || t === "f16"
+      ? `${t}(pow_f32(f32(${lane(a)}), f32(${lane(b)})))`
+      : `pow_f32(${lane(a)}, ${lane(b)})`,
+  );
 }
 
 /**
- * The `let` lines evaluating `p` at flat position `index` of its shape, reading operand k through
- * `read(k, offset)` (offset: the operand's element offset for that position). Returns the lines and
- * the result's name, as its exprType.
+ * The `let` lines evaluating `p` over `lanes` consecutive flat positions of its shape, lane c at
+ * `position(c)`, reading operand k as `read(k)` (a value of the operand's storage type over the lanes).
+ * Returns the lines and the result's name, as its exprType over the lanes.
  */
 function programLines(
   p: ElementwiseProgram,
-  read: (k: number, offset: string) => string,
-  index: string,
+  lanes: Lanes,
+  read: (k: number) => string,
+  position: (lane: number) => string,
 ): { lines: string[]; result: string } {
   const lines: string[] = [];
   const names: string[] = [];
@@ -192,26 +232,26 @@ function programLines(
     let t: DType;
     switch (s.kind) {
       case "input": {
-        const o = p.operands[s.input]!;
-        const at = offsetExpr(p.shape, broadcastStrides(o.shape, p.shape), index);
-        const v = read(s.input, at);
-        expr = o.dtype === "bool" ? `(${v} != 0i)` : v;
-        t = o.dtype;
+        const v = read(s.input);
+        expr = p.operands[s.input]!.dtype === "bool" ? `(${v} != ${lanes.splat("0i", "i32")})` : v;
+        t = p.operands[s.input]!.dtype;
         break;
       }
       case "literal":
-        expr = literal(s.value, exprType(s.dtype));
+        expr = lanes.splat(literal(s.value, exprType(s.dtype)), exprType(s.dtype));
         t = s.dtype;
         break;
       case "iota": {
         const st = strides[s.axis]!;
-        const coord = st === 1 ? index : `(${index} / ${st}u)`;
-        expr = `i32(${s.axis === 0 ? coord : `${coord} % ${p.shape[s.axis]!}u`})`;
+        expr = lanes.each("i32", (_, c) => {
+          const coord = st === 1 ? position(c) : `(${position(c)} / ${st}u)`;
+          return `i32(${s.axis === 0 ? coord : `${coord} % ${p.shape[s.axis]!}u`})`;
+        });
         t = "i32";
         break;
       }
       case "random":
-        expr = randomExpr(s.dist, s.seed, s.offset, index);
+        expr = lanes.each("f32", (_, c) => randomExpr(s.dist, s.seed, s.offset, position(c)));
         t = "f32";
         break;
       case "op": {
@@ -221,18 +261,23 @@ function programLines(
         if (s.op === "select") {
           expr = `select(${args[2]}, ${args[1]}, ${args[0]})`;
         } else if (s.op === "cast") {
-          expr = convert(args[0]!, argTypes[0]!, s.dtype);
+          expr = convert(args[0]!, argTypes[0]!, s.dtype, lanes);
         } else if (s.args.length === 1) {
-          expr = unaryExpr(s.op as OpOf<"unary">, args[0]!, exprType(argTypes[0]!));
+          expr = unaryExpr(s.op as OpOf<"unary">, args[0]!, exprType(argTypes[0]!), lanes);
         } else {
-          expr = binaryExpr(s.op as OpOf<"binary">, args[0]!, args[1]!, exprType(argTypes[0]!));
+          expr = binaryExpr(s.op as OpOf<"binary">, args[0]!, args[1]!, exprType(argTypes[0]!), lanes);
         }
         break;
       }
     }
-    lines.push(`  let ${name}: ${exprType(t)} = ${expr};`);
+    lines.push(`  let ${name}: ${lanes.type(exprType(t))} = ${expr};`);
   });
   return { lines, result: names[p.result]! };
+}
+
+/** Operand k's element offset at flat position `index` of p's shape. */
+function operandOffset(p: ElementwiseProgram, k: number, index: string): string {
+  return offsetExpr(p.shape, broadcastStrides(p.operands[k]!.shape, p.shape), index);
 }
 
 /** The helper functions (erf, pow, Philox, …) that `code` calls, f32_bits included where used. */
@@ -260,9 +305,54 @@ export function programFunction(
   names: readonly string[],
   self?: number,
 ): string {
-  const { lines, result } = programLines(p, (k, at) => (k === self ? "x" : `${names[k]}[${at}]`), "i");
+  const read = (k: number) => (k === self ? "x" : `${names[k]}[${operandOffset(p, k, "i")}]`);
+  const { lines, result } = programLines(p, SCALAR, read, () => "i");
   const args = self === undefined ? "i: u32" : "i: u32, x: f32";
   return [`fn ${fnName}(${args}) -> f32 {`, ...lines, `  return ${result};`, "}"].join("\n");
+}
+
+/**
+ * The vector form of programFunction, for row kernels that read rows `width` elements at a time:
+ * `fn NAME(i: u32) -> vecW<f32>` evaluating `p` at flat positions i*W .. i*W+W-1 of its shape, which
+ * lie in one row (p's last axis is a multiple of W). An operand contiguous along the row is read as
+ * one vector, so its binding (`names[k]`) holds vectors; one broadcast along the row (a mask over
+ * [tokens, 1], a scalar) is read as one element for every lane. `types` gives each binding's element
+ * type. f16 values compute as vecW<f16>. The result must be f32.
+ */
+export function programVectorFunction(
+  p: ElementwiseProgram,
+  fnName: string,
+  names: readonly string[],
+  width: 2 | 4,
+): { code: string; types: string[] } {
+  const rank = p.shape.length;
+  const length = p.shape[rank - 1]!;
+  if (rank === 0 || length % width !== 0)
+    throw new Error(`internal error: rows of ${length} do not read ${width} elements at a time`);
+  const lanes = vectorLanes(width);
+  const vectorShape = [...p.shape.slice(0, -1), length / width];
+  const alongRow = p.operands.map((o) => broadcastStrides(o.shape, p.shape)[rank - 1] === 1);
+  const read = (k: number) => {
+    const strides = broadcastStrides(p.operands[k]!.shape, p.shape);
+    const t = storageType(p.operands[k]!.dtype);
+    // Every stride but the row's is a multiple of the row: in vectors, each divides by the width.
+    if (alongRow[k])
+      return `${names[k]}[${offsetExpr(
+        vectorShape,
+        strides.map((s, a) => (a === rank - 1 ? 1 : s / width)),
+        "i",
+      )}]`;
+    return lanes.splat(`${names[k]}[${offsetExpr(vectorShape, strides, "i")}]`, t);
+  };
+  const position = (c: number) => (c === 0 ? `(i * ${width}u)` : `(i * ${width}u + ${c}u)`);
+  const { lines, result } = programLines(p, lanes, read, position);
+  const code = [`fn ${fnName}(i: u32) -> ${lanes.type("f32")} {`, ...lines, `  return ${result};`, "}"].join(
+    "\n",
+  );
+  const types = p.operands.map((o, k) =>
+    alongRow[k] ? lanes.type(storageType(o.dtype)) : storageType(o.dtype),
+  );
+  return { code, types };
 }
 
 /** The WGSL for one fused elementwise program. */
@@ -276,7 +366,8 @@ export function elementwiseKernel(p: ElementwiseProgram, target: KernelTarget = 
     { name: "out", access: "read_write" as const },
   ];
   const types = [...p.operands.map((o) => storageType(o.dtype)), storageType(resultDtype)];
-  const { lines, result: r } = programLines(p, (k, at) => `in${k}[${at}]`, "i");
+  const read = (k: number) => `in${k}[${operandOffset(p, k, "i")}]`;
+  const { lines, result: r } = programLines(p, SCALAR, read, () => "i");
   const store = exprType(resultDtype) === "bool" ? `select(0i, 1i, ${r})` : r;
   const body = [...boundedMain(wg, "i", "out"), ...lines, `  out[i] = ${store};`, "}"].join("\n");
   const pre = helpers(body, HELPERS);

@@ -34,8 +34,8 @@ const ROWS_PER_INVOCATION = 2;
 
 export function layerNormKernel(spec: LayerNormSpec, target: KernelTarget = DEFAULT_TARGET): Kernel {
   const { rows, length } = spec;
-  const pro = prologueOf(spec.prologue);
-  const vec = rowVector(length, spec.prologue !== undefined);
+  const vec = rowVector(length);
+  const pro = prologueOf(spec.prologue, vec.width);
   const T = vec.type;
   const w = length / vec.width;
   const per = Math.min(ROWS_PER_INVOCATION, rows);

@@ -59,10 +59,16 @@ export function reduceKernel(spec: ReduceSpec, target: KernelTarget = DEFAULT_TA
 
   const wg = outputs >= 4096 ? 64 : 16;
   const dispatch = grid(Math.ceil(outputs / wg), target);
-  // A contiguous trailing run of reduced elements (rows) reads as vec4 when it is a multiple of 4.
+  // A contiguous trailing run of reduced elements (rows) reads as vec4 when it is a multiple of 4; with
+  // a folded producer, when x's last axis is (the producer is evaluated four elements of a row at a time).
   const rows = reduced.length === 1 && reduced[0]!.stride === 1;
-  const vec = rows && t === "f32" && spec.kind !== "argmax" && total % 4 === 0 && !spec.prologue;
-  const pro = prologueOf(spec.prologue);
+  const vec =
+    rows &&
+    t === "f32" &&
+    spec.kind !== "argmax" &&
+    total % 4 === 0 &&
+    (!spec.prologue || spec.shape[spec.shape.length - 1]! % 4 === 0);
+  const pro = prologueOf(spec.prologue, vec ? 4 : 1);
   const bindings = [...pro.bindings, { name: "out", access: "read_write" as const }];
   const lines: string[] = [];
   lines.push(`  let base = ${dimsOffset(kept, "o")};`);
@@ -71,7 +77,8 @@ export function reduceKernel(spec: ReduceSpec, target: KernelTarget = DEFAULT_TA
     lines.push(`  var acc = ${acc};`);
     lines.push(`  let b4 = base / 4u;`);
     lines.push(`  for (var r = 0u; r < ${opaqueCount(total / 4)}; r++) {`);
-    lines.push(spec.kind === "sum" ? "    acc += x[b4 + r];" : "    acc = max(acc, x[b4 + r]);");
+    const v = pro.read("b4 + r");
+    lines.push(spec.kind === "sum" ? `    acc += ${v};` : `    acc = max(acc, ${v});`);
     lines.push("  }");
     lines.push(
       spec.kind === "sum"

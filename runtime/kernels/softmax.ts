@@ -5,7 +5,13 @@
 // kernel. Holding rows in registers (fully unrolled) or a workgroup of 8 per row compiled in 6-13 s
 // and ran no faster there.
 
-import { type ElementwiseProgram, programFunction, programHelpers, programOps } from "./elementwise.ts";
+import {
+  type ElementwiseProgram,
+  programFunction,
+  programHelpers,
+  programOps,
+  programVectorFunction,
+} from "./elementwise.ts";
 import {
   DEFAULT_TARGET,
   declareBindings,
@@ -26,13 +32,20 @@ export interface RowSpec {
   readonly length: number;
   /**
    * The elementwise producer of x folded in (scale, mask, residual add): a program of x's shape,
-   * evaluated where x would be read; its operands replace the x binding. Rows are then read as scalars.
+   * evaluated where x would be read; its operands replace the x binding.
    */
   readonly prologue?: ElementwiseProgram;
 }
 
-/** The bindings that replace x when a prologue is folded in, and how to read x at a flat position. */
-export function prologueOf(p: ElementwiseProgram | undefined): {
+/**
+ * The bindings that replace x when a prologue is folded in, and how to read x at a position: an
+ * element, or with `width` > 1 the vector of `width` elements at vector position `at` (the prologue
+ * evaluated over them, its operands read as vectors where they run along the row).
+ */
+export function prologueOf(
+  p: ElementwiseProgram | undefined,
+  width: 1 | 2 | 4 = 1,
+): {
   bindings: KernelBinding[];
   types: string[];
   fn: string;
@@ -49,11 +62,14 @@ export function prologueOf(p: ElementwiseProgram | undefined): {
     };
   }
   const names = p.operands.map((_, k) => `p${k}`);
-  const fn = programFunction(p, "load_x", names);
+  const { code: fn, types } =
+    width === 1
+      ? { code: programFunction(p, "load_x", names), types: p.operands.map((o) => storageType(o.dtype)) }
+      : programVectorFunction(p, "load_x", names, width);
   const pre = programHelpers(fn);
   return {
     bindings: names.map((name) => ({ name, access: "read" as const })),
-    types: p.operands.map((o) => storageType(o.dtype)),
+    types,
     fn: `${pre ? `${pre}\n\n` : ""}${fn}\n\n`,
     read: (at) => `load_x(${at})`,
     tag: `+${programOps(p)}ops`,
@@ -68,9 +84,9 @@ export interface RowVector {
   readonly hsum: (v: string) => string;
 }
 
-/** The widest vector a row of `length` reads as (scalars when a prologue computes each element). */
-export function rowVector(length: number, prologue: boolean): RowVector {
-  const width = prologue ? 1 : length % 4 === 0 ? 4 : length % 2 === 0 ? 2 : 1;
+/** The widest vector a row of `length` reads as. */
+export function rowVector(length: number): RowVector {
+  const width = length % 4 === 0 ? 4 : length % 2 === 0 ? 2 : 1;
   if (width === 4)
     return {
       width,
@@ -104,8 +120,8 @@ const CHUNK_VECTORS: Readonly<Record<1 | 2 | 4, number>> = { 4: 4, 2: 2, 1: 4 };
 
 export function softmaxKernel(spec: RowSpec, target: KernelTarget = DEFAULT_TARGET): Kernel {
   const { rows, length } = spec;
-  const pro = prologueOf(spec.prologue);
-  const vec = rowVector(length, spec.prologue !== undefined);
+  const vec = rowVector(length);
+  const pro = prologueOf(spec.prologue, vec.width);
   const w = length / vec.width;
   const wg = rows >= 4096 ? 64 : 16;
   const dispatch = grid(Math.ceil(rows / wg), target);

@@ -1,8 +1,12 @@
-// The row kernels (softmax, layernorm) against the reference interpreter, forward and backward, on
-// plain inputs (no folded producer): row lengths that read as vec4, vec2 and scalars, with and without
-// a last partial chunk of the online softmax pass, row counts that leave the last layernorm invocation
-// a row short, rows led by -inf (the online max starts on a chunk of them), and layernorm rows far
-// from zero (the one-pass variance is shifted by the row's first elements).
+// The row kernels (softmax, layernorm) against the reference interpreter, forward and backward: row
+// lengths that read as vec4, vec2 and scalars, with and without a last partial chunk of the online
+// softmax pass, row counts that leave the last layernorm invocation a row short, rows led by -inf (the
+// online max starts on a chunk of them), and layernorm rows far from zero (the one-pass variance is
+// shifted by the row's first elements). With a folded elementwise producer (scale and mask, a residual
+// add) the rows read as wide vectors too: operands along the row as vectors, operands broadcast along
+// it (a per-row shift, a per-row mask, literals) splatted, iota and helper functions lane by lane, and
+// f16 operands computed as f16 vectors where the device holds f16; row sums and maxes with a folded
+// producer read vec4 likewise.
 
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
@@ -10,8 +14,9 @@ import { gradients } from "../../compiler/graph/autodiff.ts";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import { layerNorm, softmax } from "../../compiler/graph/composites.ts";
 import type { Graph, Value, ValueId } from "../../compiler/graph/graph.ts";
-import { createExecutor, type Executor } from "../../runtime/executor/executor.ts";
+import { createExecutor, type Executor, kernelTarget } from "../../runtime/executor/executor.ts";
 import { lowerGraph } from "../../runtime/executor/lower.ts";
+import { roundToHalf } from "../../runtime/formats/half.ts";
 import { evaluate } from "../../runtime/reference/interpreter.ts";
 import type { Tensor } from "../../runtime/reference/tensor.ts";
 import { rng } from "../graph/helpers.ts";
@@ -25,6 +30,13 @@ afterAll(() => device?.destroy());
 const TOL: Tolerance = { rtol: 2e-5, atol: 5e-6 };
 
 const lengths = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constantFrom(50, 64, 66, 77, 129));
+
+/** The vector width a folded producer is evaluated at, for rows of `len`. */
+const widthOf = (len: number) => (len % 4 === 0 ? 4 : len % 2 === 0 ? 2 : 1);
+
+/** The WGSL signature of the folded producer's function, as wide as the rows read. */
+const loadSignature = (len: number) =>
+  widthOf(len) === 1 ? "fn load_x(i: u32) -> f32" : `fn load_x(i: u32) -> vec${widthOf(len)}<f32>`;
 
 /** Forward outputs and the gradients of sum(y * t) with respect to every float input. */
 function withGradients(b: GraphBuilder, y: Value, shape: number[]): Graph {
@@ -55,6 +67,7 @@ function feedsFor(graph: Graph, seed: number, x: ValueId, shapeX: (data: Float64
       -1,
       1,
     );
+    if (n.dtype === "f16") for (let i = 0; i < data.length; i++) data[i] = roundToHalf(data[i]!);
     if (n.id === x) shapeX(data);
     feeds.set(n.id, { shape: n.shape, data });
   }
@@ -120,4 +133,134 @@ describe.skipIf(!device)("row kernels", () => {
       { numRuns: 10, seed: 32 },
     );
   });
+
+  it("softmax with folded scale, bias, per-row shift and causal mask, rows read as wide vectors", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          heads: fc.integer({ min: 1, max: 3 }),
+          rows: fc.integer({ min: 1, max: 7 }),
+          len: lengths,
+          seed: fc.integer(),
+        }),
+        async ({ heads, rows, len, seed }) => {
+          const b = new GraphBuilder();
+          const shape = [heads, rows, len];
+          const x = b.input("x", shape);
+          // bias runs along the row (a vector read); shift is one value per row (splatted).
+          const scores = b.add(
+            b.add(b.mul(x, 0.3), b.input("bias", [len])),
+            b.input("shift", [heads, rows, 1]),
+          );
+          // Key c is kept for query r when c <= r: every row keeps its first key.
+          const keep = b.lt(b.iota(shape, 2), b.add(b.iota(shape, 1), 1));
+          const y = softmax(b, b.select(keep, scores, Number.NEGATIVE_INFINITY));
+          const graph = withGradients(b, y, shape);
+          const steps = lowerGraph(graph, [y.id]).steps;
+          expect(steps.map((s) => s.kernel.name)).toEqual([
+            expect.stringMatching(new RegExp(`^softmax_rows\\[${heads * rows}x${len}\\+\\d+ops\\]$`)),
+          ]);
+          expect(steps[0]!.kernel.code).toContain(loadSignature(len));
+          await agree(
+            graph,
+            feedsFor(graph, seed, x.id, () => {}),
+          );
+        },
+      ),
+      { numRuns: 10, seed: 33 },
+    );
+  });
+
+  it("layernorm with a folded residual add, broadcast bias and tanh, rows read as wide vectors", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ rows: fc.integer({ min: 1, max: 9 }), len: lengths, seed: fc.integer() }),
+        async ({ rows, len, seed }) => {
+          const b = new GraphBuilder();
+          const x = b.input("x", [rows, len]);
+          const residual = b.mul(b.tanh(b.input("r", [rows, len])), b.input("rowScale", [rows, 1]));
+          const input = b.add(b.add(x, residual), b.input("bias", [len]));
+          const y = layerNorm(b, input, b.input("g", [len]), b.input("beta", [len]));
+          const graph = withGradients(b, y, [rows, len]);
+          const steps = lowerGraph(graph, [y.id]).steps;
+          expect(steps.map((s) => s.kernel.name)).toEqual([`layernorm_rows[${rows}x${len}+4ops]`]);
+          expect(steps[0]!.kernel.code).toContain(loadSignature(len));
+          await agree(
+            graph,
+            feedsFor(graph, seed, x.id, () => {}),
+          );
+        },
+      ),
+      { numRuns: 10, seed: 34 },
+    );
+  });
+
+  it("row sums and maxes with a folded producer read rows of a multiple of 4 as vec4", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ rows: fc.integer({ min: 1, max: 9 }), len: lengths, seed: fc.integer() }),
+        async ({ rows, len, seed }) => {
+          const b = new GraphBuilder();
+          const x = b.input("x", [rows, len]);
+          const s = b.sum(b.add(b.mul(x, b.input("g", [len])), b.input("shift", [rows, 1])), [1]);
+          const m = b.max(b.tanh(x), [1]);
+          b.output("s", s);
+          b.output("m", m);
+          const graph = b.build();
+          const steps = lowerGraph(graph, [s.id, m.id]).steps;
+          expect(steps.map((st) => st.kernel.name)).toEqual([
+            `sum[${rows}x${len};axes=1+2ops]`,
+            `max[${rows}x${len};axes=1+1ops]`,
+          ]);
+          const signature = len % 4 === 0 ? "fn load_x(i: u32) -> vec4<f32>" : "fn load_x(i: u32) -> f32";
+          for (const st of steps) expect(st.kernel.code).toContain(signature);
+          await agree(
+            graph,
+            feedsFor(graph, seed, x.id, () => {}),
+          );
+        },
+      ),
+      { numRuns: 8, seed: 36 },
+    );
+  });
+
+  it.skipIf(!device?.features.includes("shader-f16"))(
+    "folded producers over f16 operands compute f16 vectors and agree with the reference",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.record({ rows: fc.integer({ min: 1, max: 9 }), len: lengths, seed: fc.integer() }),
+          async ({ rows, len, seed }) => {
+            const b = new GraphBuilder();
+            const x = b.input("x", [rows, len]);
+            const h = b.input("h", [rows, len], "f16");
+            // h * 0.5 + hb at f16 (each step rounded to f16), then widened for the f32 add.
+            const half = b.add(b.mul(h, 0.5), b.input("hb", [len], "f16"));
+            const ln = layerNorm(b, b.add(x, b.cast(half, "f32")));
+            // An f16 operand along the row times one broadcast along it (splatted as f16).
+            const scaled = b.mul(b.input("hs", [rows, len], "f16"), b.input("hr", [rows, 1], "f16"));
+            const sm = softmax(b, b.add(x, b.cast(scaled, "f32")));
+            b.output("ln", ln);
+            b.output("sm", sm);
+            const graph = b.build();
+            const steps = lowerGraph(graph, [ln.id, sm.id], { target: kernelTarget(device!) }).steps;
+            expect(steps.map((s) => s.kernel.name)).toEqual([
+              `layernorm_rows[${rows}x${len}+4ops]`,
+              `softmax_rows[${rows}x${len}+3ops]`,
+            ]);
+            const w = widthOf(len);
+            if (w > 1)
+              expect(steps[0]!.kernel.code).toMatch(
+                new RegExp(`let v\\d+: vec${w}<f16> = \\(v\\d+ \\* v\\d+\\);`),
+              );
+            await agree(
+              graph,
+              feedsFor(graph, seed, x.id, () => {}),
+            );
+          },
+        ),
+        { numRuns: 10, seed: 35 },
+      );
+    },
+  );
 });

@@ -59,6 +59,30 @@ const GOLDEN: Record<string, () => Kernel> = {
     ),
   "reduce-sum-rows": () => reduceKernel({ kind: "sum", shape: [7, 12], dtype: "f32", axes: [1] }),
   "softmax-rows-vec4": () => softmaxKernel({ rows: 50, length: 64 }),
+  // softmax(x * 0.125 + mask + shift): the mask [tokens, tokens] read as vec2, the per-row shift splatted.
+  "softmax-rows-folded-vec2": () =>
+    softmaxKernel({
+      rows: 12,
+      length: 6,
+      prologue: {
+        shape: [2, 6, 6],
+        operands: [
+          { shape: [2, 6, 6], dtype: "f32" },
+          { shape: [6, 6], dtype: "f32" },
+          { shape: [2, 6, 1], dtype: "f32" },
+        ],
+        steps: [
+          { kind: "input", input: 0, dtype: "f32" },
+          { kind: "literal", value: 0.125, dtype: "f32" },
+          { kind: "op", op: "mul", args: [0, 1], dtype: "f32" },
+          { kind: "input", input: 1, dtype: "f32" },
+          { kind: "op", op: "add", args: [2, 3], dtype: "f32" },
+          { kind: "input", input: 2, dtype: "f32" },
+          { kind: "op", op: "add", args: [4, 5], dtype: "f32" },
+        ],
+        result: 6,
+      },
+    }),
   "layernorm-rows-saved": () =>
     layerNormKernel({
       rows: 10,

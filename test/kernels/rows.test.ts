@@ -55,7 +55,7 @@ async function agree(graph: Graph, feeds: Map<ValueId, Tensor>): Promise<void> {
   for (const o of graph.outputs) expectClose(got.get(o.value)!, want.get(o.value)!, TOL, o.name);
 }
 
-/** Uniform [-1, 1) feeds for every input, x's then reshaped by `shapeX`. */
+/** Uniform [-1, 1) feeds for every input (f16 ones rounded, bool ones 0 or 1), x's reshaped by `shapeX`. */
 function feedsFor(graph: Graph, seed: number, x: ValueId, shapeX: (data: Float64Array) => void) {
   const r = rng(seed);
   const feeds = new Map<ValueId, Tensor>();
@@ -68,6 +68,7 @@ function feedsFor(graph: Graph, seed: number, x: ValueId, shapeX: (data: Float64
       1,
     );
     if (n.dtype === "f16") for (let i = 0; i < data.length; i++) data[i] = roundToHalf(data[i]!);
+    if (n.dtype === "bool") for (let i = 0; i < data.length; i++) data[i] = data[i]! > 0 ? 1 : 0;
     if (n.id === x) shapeX(data);
     feeds.set(n.id, { shape: n.shape, data });
   }
@@ -134,7 +135,7 @@ describe.skipIf(!device)("row kernels", () => {
     );
   });
 
-  it("softmax with folded scale, bias, per-row shift and causal mask, rows read as wide vectors", async () => {
+  it("softmax with folded scale, bias, row shift, causal and bool masks reads rows as vectors", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.record({
@@ -152,9 +153,17 @@ describe.skipIf(!device)("row kernels", () => {
             b.add(b.mul(x, 0.3), b.input("bias", [len])),
             b.input("shift", [heads, rows, 1]),
           );
-          // Key c is kept for query r when c <= r: every row keeps its first key.
-          const keep = b.lt(b.iota(shape, 2), b.add(b.iota(shape, 1), 1));
-          const y = softmax(b, b.select(keep, scores, Number.NEGATIVE_INFINITY));
+          // Key c is kept for query r when c <= r (every row keeps its first key), or where bool masks
+          // along the row (a vector read) and per row (splatted) both keep it.
+          const causal = b.lt(b.iota(shape, 2), b.add(b.iota(shape, 1), 1));
+          const keepKey = b.input("keepKey", [len], "bool");
+          const keepRow = b.input("keepRow", [heads, rows, 1], "bool");
+          const masked = b.select(
+            keepKey,
+            b.select(keepRow, scores, Number.NEGATIVE_INFINITY),
+            Number.NEGATIVE_INFINITY,
+          );
+          const y = softmax(b, b.select(causal, scores, masked));
           const graph = withGradients(b, y, shape);
           const steps = lowerGraph(graph, [y.id]).steps;
           expect(steps.map((s) => s.kernel.name)).toEqual([

@@ -1,7 +1,7 @@
 // Reductions (sum, max, argmax) over any set of axes. One output per invocation looping over the
-// reduced axes (merged where contiguous; vec4 loads along a contiguous trailing run; a loop bound the
-// driver does not unroll, kernel.ts opaqueCount), or, when few outputs each reduce many elements, one
-// workgroup per output with a shared-memory tree.
+// reduced axes (merged where contiguous; vec4 or vec2 loads along a contiguous trailing run; a loop
+// bound the driver does not unroll, kernel.ts opaqueCount), or, when few outputs each reduce many
+// elements, one workgroup per output with a shared-memory tree.
 
 import type { DType } from "../../compiler/graph/ops.ts";
 import type { ElementwiseProgram } from "./elementwise.ts";
@@ -24,7 +24,7 @@ import {
   storageType,
   stridesOf,
 } from "./kernel.ts";
-import { prologueOf } from "./softmax.ts";
+import { prologueOf, rowVector } from "./softmax.ts";
 
 export type ReduceKind = "sum" | "max" | "argmax";
 
@@ -59,32 +59,26 @@ export function reduceKernel(spec: ReduceSpec, target: KernelTarget = DEFAULT_TA
 
   const wg = outputs >= 4096 ? 64 : 16;
   const dispatch = grid(Math.ceil(outputs / wg), target);
-  // A contiguous trailing run of reduced elements (rows) reads as vec4 when it is a multiple of 4; with
-  // a folded producer, when x's last axis is (the producer is evaluated four elements of a row at a time).
+  // A contiguous trailing run of reduced elements (rows) reads as vec4 or vec2 when its length allows;
+  // with a folded producer, when x's last axis does (the producer is evaluated along one row).
   const rows = reduced.length === 1 && reduced[0]!.stride === 1;
-  const vec =
-    rows &&
-    t === "f32" &&
-    spec.kind !== "argmax" &&
-    total % 4 === 0 &&
-    (!spec.prologue || spec.shape[spec.shape.length - 1]! % 4 === 0);
-  const pro = prologueOf(spec.prologue, vec ? 4 : 1);
+  const row =
+    rows && t === "f32" && spec.kind !== "argmax"
+      ? rowVector(spec.prologue ? spec.shape[spec.shape.length - 1]! : total)
+      : undefined;
+  const vec = row && row.width > 1 ? row : undefined;
+  const pro = prologueOf(spec.prologue, vec?.width ?? 1);
   const bindings = [...pro.bindings, { name: "out", access: "read_write" as const }];
   const lines: string[] = [];
   lines.push(`  let base = ${dimsOffset(kept, "o")};`);
   if (vec) {
-    const acc = spec.kind === "sum" ? "vec4<f32>(0.0f)" : `vec4<f32>(${init("max", "f32")})`;
-    lines.push(`  var acc = ${acc};`);
-    lines.push(`  let b4 = base / 4u;`);
-    lines.push(`  for (var r = 0u; r < ${opaqueCount(total / 4)}; r++) {`);
-    const v = pro.read("b4 + r");
+    lines.push(`  var acc = ${vec.type}(${init(spec.kind, "f32")});`);
+    lines.push(`  let first = base / ${vec.width}u;`);
+    lines.push(`  for (var r = 0u; r < ${opaqueCount(total / vec.width)}; r++) {`);
+    const v = pro.read("first + r");
     lines.push(spec.kind === "sum" ? `    acc += ${v};` : `    acc = max(acc, ${v});`);
     lines.push("  }");
-    lines.push(
-      spec.kind === "sum"
-        ? "  out[o] = (acc.x + acc.y) + (acc.z + acc.w);"
-        : "  out[o] = max(max(acc.x, acc.y), max(acc.z, acc.w));",
-    );
+    lines.push(`  out[o] = ${spec.kind === "sum" ? vec.hsum("acc") : vec.hmax("acc")};`);
   } else {
     lines.push(`  var acc: ${t} = ${init(spec.kind, t)};`);
     if (spec.kind === "argmax") lines.push("  var arg = 0i;");
@@ -102,7 +96,7 @@ export function reduceKernel(spec: ReduceSpec, target: KernelTarget = DEFAULT_TA
     lines.push(`  out[o] = ${spec.kind === "argmax" ? "arg" : "acc"};`);
   }
   const body = [...boundedMain(wg, "o", "out"), ...lines, "}"].join("\n");
-  const types = [...(spec.prologue ? pro.types : [vec ? "vec4<f32>" : t]), outType];
+  const types = [...(spec.prologue ? pro.types : [vec ? vec.type : t]), outType];
   const pre = f32BitsPrefix(body, pro.fn);
   return {
     name: `${spec.kind}[${spec.shape.join("x")};axes=${spec.axes.join(",")}${pro.tag}]`,

@@ -9,9 +9,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
   let base = o * 12u;
   var acc = vec4<f32>(0.0f);
-  let b4 = base / 4u;
+  let first = base / 4u;
   for (var r = 0u; r < 3u * nwg.z; r++) {
-    acc += x[b4 + r];
+    acc += x[first + r];
   }
-  out[o] = (acc.x + acc.y) + (acc.z + acc.w);
+  out[o] = ((acc.x + acc.y) + (acc.z + acc.w));
 }

@@ -180,7 +180,7 @@ describe.skipIf(!device)("row kernels", () => {
     );
   });
 
-  it("layernorm with a folded residual add, broadcast bias and tanh, rows read as wide vectors", async () => {
+  it("layernorm with a folded residual add, broadcast bias, tanh and noise reads rows as vectors", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.record({ rows: fc.integer({ min: 1, max: 9 }), len: lengths, seed: fc.integer() }),
@@ -188,11 +188,13 @@ describe.skipIf(!device)("row kernels", () => {
           const b = new GraphBuilder();
           const x = b.input("x", [rows, len]);
           const residual = b.mul(b.tanh(b.input("r", [rows, len])), b.input("rowScale", [rows, 1]));
-          const input = b.add(b.add(x, residual), b.input("bias", [len]));
+          // A random source (dropout's mask) is drawn lane by lane at each element's own position.
+          const noise = b.mul(b.randomUniform([rows, len], 7), 0.5);
+          const input = b.add(b.add(b.add(x, residual), b.input("bias", [len])), noise);
           const y = layerNorm(b, input, b.input("g", [len]), b.input("beta", [len]));
           const graph = withGradients(b, y, [rows, len]);
           const steps = lowerGraph(graph, [y.id]).steps;
-          expect(steps.map((s) => s.kernel.name)).toEqual([`layernorm_rows[${rows}x${len}+4ops]`]);
+          expect(steps.map((s) => s.kernel.name)).toEqual([`layernorm_rows[${rows}x${len}+6ops]`]);
           expect(steps[0]!.kernel.code).toContain(loadSignature(len));
           await agree(
             graph,

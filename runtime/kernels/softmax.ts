@@ -117,6 +117,11 @@ function pairwise(terms: readonly string[], op: (a: string, b: string) => string
  * are opaque (loopBound): fully unrolled, [19200,50] took 6.6 s to compile and ran slower.
  */
 const CHUNK_VECTORS: Readonly<Record<1 | 2 | 4, number>> = { 4: 4, 2: 2, 1: 4 };
+/**
+ * The same with a folded producer, evaluated inline at every read: 4 vec4 per chunk compiled in 1.2-2.2 s
+ * ([96,64,64] with scale and mask, shader cache off, load 4) and ran no faster than 2 (0.19 s).
+ */
+const PROLOGUE_CHUNK_VECTORS: Readonly<Record<1 | 2 | 4, number>> = { 4: 2, 2: 2, 1: 4 };
 
 export function softmaxKernel(spec: RowSpec, target: KernelTarget = DEFAULT_TARGET): Kernel {
   const { rows, length } = spec;
@@ -125,7 +130,7 @@ export function softmaxKernel(spec: RowSpec, target: KernelTarget = DEFAULT_TARG
   const w = length / vec.width;
   const wg = rows >= 4096 ? 64 : 16;
   const dispatch = grid(Math.ceil(rows / wg), target);
-  const chunk = Math.min(w, CHUNK_VECTORS[vec.width]);
+  const chunk = Math.min(w, (spec.prologue ? PROLOGUE_CHUNK_VECTORS : CHUNK_VECTORS)[vec.width]);
   const full = Math.floor(w / chunk);
   // One online step over `n` vectors from `at`: the chunk's max, then the sum rescaled to it.
   const step = (indent: string, at: string, n: number) => {

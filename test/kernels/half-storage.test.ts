@@ -74,7 +74,7 @@ describe("plans with f16 values", () => {
     const [sum, narrow] = plan.steps;
     expect(plan.steps).toHaveLength(2);
     expect(sum!.kernel.name).toBe("sum[3x40;axes=1+1ops]");
-    expect(sum!.kernel.code).toContain("array<f16>");
+    expect(sum!.kernel.code).toContain("array<vec4<f16>>");
     expect(narrow!.kernel.name).toBe("elementwise[1ops;3]");
   });
 });

@@ -348,6 +348,9 @@ function registerKernel(spec: MatmulSpec, tile: RegisterTile): Kernel {
   // folded into them, in batches sharing B) share one shader. C's binding holds its batches x m x n
   // f32 values rounded up to 16 bytes (lower.ts bytesOf): at most 3 elements of padding, so from
   // n >= 4 on the quotient by a row (times the launched batches) is exact. Narrower products bake m.
+  // Lavapipe's k loop is the same length either way (24 x 3 at [1600,768]x[768,3072]: 3114 -> 3094
+  // instructions) and runs as fast (within the noise of a second baked pipeline, one process); the UEO
+  // quickstart compiles 31 matmul shaders instead of 42, its training warm-up 43 -> 29 s cold.
   const runTimeRows = n >= 4;
   const M = runTimeRows ? "m" : `${m}u`;
   const rowCount = `arrayLength(&c) / ${batches > 1 ? `(${vecC ? n4 : n}u * nwg.z)` : `${vecC ? n4 : n}u`}`;

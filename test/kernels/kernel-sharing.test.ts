@@ -7,6 +7,7 @@ import { gradients } from "../../compiler/graph/autodiff.ts";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import { crossEntropy } from "../../compiler/graph/composites.ts";
 import { linear } from "../../compiler/graph/layers.ts";
+import { tileLabel } from "../../runtime/executor/autotune.ts";
 import { type KernelPlan, lowerGraph } from "../../runtime/executor/lower.ts";
 import {
   BROADCAST_TILES,
@@ -69,7 +70,7 @@ describe("kernels shared across sizes", () => {
   const ROWS = [1, 7, 24, 97, 1600];
 
   for (const tile of [DEFAULT_REGISTER_TILE, ...REGISTER_TILES.slice(1), ...BROADCAST_TILES]) {
-    const label = `${tile.rows}x${tile.cols}${tile.rowsFirst ? "y" : ""}${tile.broadcastA ? "s" : ""}`;
+    const label = tileLabel(tile);
     it(`register matmuls (tile ${label}) that differ only in rows share one shader`, () => {
       const same = (make: (m: number) => MatmulSpec) => shadersOf(ROWS.map(make), tile);
       expect(same((m) => product(m, 768, 3072))).toBe(1);
@@ -80,7 +81,9 @@ describe("kernels shared across sizes", () => {
       expect(same((m) => product(m, 64, 48, { transB: true, bShape: [48, 64], half: { b: true } }))).toBe(1);
       expect(same((m) => product(m, 64, 48, { half: { a: true } }))).toBe(1);
       // Batches that share B fold into rows: [batch, 197, k] is a product over batch * 197 rows.
-      expect(same((m) => product(m, 64, 256, { aShape: [m, 17, 64], shape: [m, 17, 256] }))).toBe(1);
+      const batchOf17 = (b: number) => product(17, 64, 256, { aShape: [b, 17, 64], shape: [b, 17, 256] });
+      expect(same(batchOf17)).toBe(1);
+      expect(shadersOf([batchOf17(2), product(34, 64, 256)], tile)).toBe(1);
       // B of a batch of its own (attention's products): the batch count is read from the launch too
       // (from 2 on: an axis of 1 has no offset to compute).
       const perBatch = (batch: number[], t: number) =>

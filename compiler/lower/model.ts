@@ -438,6 +438,12 @@ function forwardParams(inst: Instance): { name: string; type?: string }[] {
   return isJsonObject(hook) ? (hook["params"] as unknown as { name: string; type?: string }[]) : [];
 }
 
+/** Whether the pipeline asks for `precision = f16` (its frozen matmul weights and tables held at f16). */
+export function halfPrecision(ir: PipelineIr): boolean {
+  const precision = ir.root.settings["precision"];
+  return isJsonObject(precision) && precision["$symbol"] === "f16";
+}
+
 export interface ForwardGraph {
   /** The forward graph; its outputs are the top model's value sites and `output`. */
   readonly graph: Graph;
@@ -475,7 +481,5 @@ export function modelForwardGraph(
   const lowering = lowerModel(ir, call, b, inputs, options);
   for (const [name, v] of lowering.sites) b.output(name, v);
   if (![...lowering.sites.values()].includes(lowering.output)) b.output("output", lowering.output);
-  const precision = ir.root.settings["precision"];
-  const half = isJsonObject(precision) && precision["$symbol"] === "f16";
-  return { graph: half ? halfWeights(b.build()) : b.build(), inputs, lowering };
+  return { graph: halfPrecision(ir) ? halfWeights(b.build()) : b.build(), inputs, lowering };
 }

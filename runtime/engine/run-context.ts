@@ -5,6 +5,7 @@
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import type { PipelineIr } from "../../compiler/ir.ts";
 import { Lowerer } from "../../compiler/lower/function.ts";
+import { halfPrecision } from "../../compiler/lower/model.ts";
 import { isJsonObject, type JsonValue } from "../../compiler/values.ts";
 import { oodScores } from "../metrics/scores.ts";
 import type { ProgressReporter } from "../progress/reporter.ts";
@@ -102,8 +103,7 @@ export async function openRunBackend(
   log: (message: string) => void,
 ): Promise<Backend> {
   const backend = options.backendInstance ?? (await openBackend(options.backend ?? "auto", log));
-  const precision = ir.root.settings["precision"];
-  if (isJsonObject(precision) && precision["$symbol"] === "f16" && !backend.holdsHalf) {
+  if (halfPrecision(ir) && !backend.holdsHalf) {
     log(
       `warning: precision = f16, but ${backend.description} offers no shader-f16: the weights stay f32 ` +
         "(not rounded to f16), so results may differ slightly from a device that holds them at f16",

@@ -674,11 +674,10 @@ function buildProgram(
   return { program, operandIds, covers: members.map((m) => m.id) };
 }
 
-/** Values the plan adds that no graph node computes, numbered from the first id past the graph's. */
 /**
  * What a matmul reads for operand `id`: through a cast from f16 (the operand stays f16 in storage, the
- * kernel widens it as it loads) or an identity cast and a permute that swaps the last two axes (a flipped transpose flag),
- * so a weight kept at f16 and transposed (`x @ W^T`) is read where it lies, with no copy each run.
+ * kernel widens it as it loads) or an identity cast, then through a permute that swaps the last two axes
+ * (a flipped transpose flag), so a weight kept at f16 and transposed (`x @ W^T`) is read where it lies.
  */
 function matmulOperand(
   id: ValueId,
@@ -705,6 +704,7 @@ function swapsLastTwo(perm: readonly number[]): boolean {
   return r >= 2 && perm.every((p, i) => p === (i === r - 2 ? r - 1 : i === r - 1 ? r - 2 : i));
 }
 
+/** Values the plan adds that no graph node computes, numbered from the first id past the graph's. */
 class Scratch {
   readonly values = new Map<ValueId, { shape: readonly number[]; dtype: DType }>();
   constructor(private next: ValueId) {}

@@ -115,10 +115,11 @@ interface Resident {
 
 const residents = new WeakMap<Trainer, Resident>();
 
-function f32Bytes(data: ArrayLike<number>, bytes: number): ArrayBuffer {
-  const buf = new ArrayBuffer(bytes);
-  new Float32Array(buf).set(data);
-  return buf;
+/** A frozen param's values and its storage on the device (f16 where `precision = f16` keeps it so). */
+interface FrozenValue {
+  readonly bytes: number;
+  readonly dtype: DType;
+  readonly data: ArrayLike<number>;
 }
 
 const count = (shape: readonly number[]) => shape.reduce((a, d) => a * d, 1);
@@ -197,10 +198,7 @@ async function createResident(
 async function addFrozen(
   device: Device,
   res: Resident,
-  values: ReadonlyMap<
-    string,
-    { readonly bytes: number; readonly dtype: DType; readonly data: ArrayLike<number> }
-  >,
+  values: ReadonlyMap<string, FrozenValue>,
   alignment: number,
 ): Promise<void> {
   const gpu = device.device;
@@ -263,10 +261,7 @@ export async function createTrainer(
   const resident = new Map<ValueId, ResidentParam>(
     [...grads.keys()].map((p) => [p, res.params.get(names.get(p)!)!]),
   );
-  const frozenByName = new Map<
-    string,
-    { id: ValueId; bytes: number; dtype: DType; data: ArrayLike<number> }
-  >();
+  const frozenByName = new Map<string, FrozenValue & { readonly id: ValueId }>();
   for (const [id, t] of opts.frozen ?? []) {
     const n = byId.get(id);
     if (n?.op !== "param" || grads.has(id)) throw new Error(`%${id} is not a param without a gradient`);
@@ -357,12 +352,12 @@ export async function createTrainer(
       const v = s.params.get(name);
       if (!v) throw new Error(`no value for param '${name}'`);
       if (v.length !== r.count) throw new Error(`param '${name}' holds ${r.count} values, not ${v.length}`);
-      gpu.queue.writeBuffer(res.buffer, r.offset, f32Bytes(v, r.bytes));
+      gpu.queue.writeBuffer(res.buffer, r.offset, toDevice(v, "f32", r.bytes));
       const st = s.state?.get(name);
       r.states.forEach((offset, k) => {
         const x = st?.[k];
         if (x && x.length !== r.count) throw new Error(`state ${k} of '${name}' has ${x.length} values`);
-        gpu.queue.writeBuffer(res.buffer, offset, x ? f32Bytes(x, r.bytes) : new ArrayBuffer(r.bytes));
+        gpu.queue.writeBuffer(res.buffer, offset, x ? toDevice(x, "f32", r.bytes) : new ArrayBuffer(r.bytes));
       });
     }
     res.t = s.steps;
